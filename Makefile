@@ -1,0 +1,48 @@
+# Every entry point of the project. `make` alone lists them.
+#   STACK=auto|docker|embedded   how LocalStack runs (auto: docker when a Docker engine answers)
+#   LOCALSTACK_PORT=4566         the stack's port on 127.0.0.1
+SHELL := /bin/bash
+STACK ?= auto
+LOCALSTACK_PORT ?= 4566
+export STACK LOCALSTACK_PORT
+export AWS_ENDPOINT_URL ?= http://127.0.0.1:$(LOCALSTACK_PORT)
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export AWS_DEFAULT_REGION ?= us-east-1
+PY := .venv/bin/python
+
+.PHONY: help setup up down status deploy destroy seed demo test test-unit bench
+help:
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/'
+
+setup: ## install everything (cached; a second run takes seconds)
+	@bash stack/setup.sh
+
+up: setup ## start the local stack and wait until it is ready
+	@python3 stack/stackctl.py up
+
+down: ## stop the local stack and everything it started
+	@python3 stack/stackctl.py down
+
+status: ## what runs, in which mode, on which port
+	@python3 stack/stackctl.py status
+
+deploy: ## build the Lambda zips and apply terraform/ to the running stack
+	@$(PY) stack/terraform/deploy.py apply
+
+destroy: ## tear the deployment down
+	@$(PY) stack/terraform/deploy.py destroy
+
+seed: ## generate a day of bills and a year of salaries and upload them
+	@$(PY) -m seed demo
+
+demo: up deploy seed ## the main job: stack up, deployed, seeded, the page's URL printed
+
+test: setup ## every test suite; starts the stack (and stops it after) if it is not running
+	@stack/offline.sh $(PY) -m pytest
+
+test-unit: ## the fast tests that need no stack
+	@$(PY) -m pytest tests/unit
+
+bench: ## benchmarks (not part of the tests)
+	@$(PY) -m bench

