@@ -11,7 +11,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 PY := .venv/bin/python
 
-.PHONY: help setup up down status deploy destroy seed demo test test-unit bench
+.PHONY: help setup up down status deploy destroy seed run test test-unit bench
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/'
 
@@ -36,7 +36,7 @@ destroy: ## tear the deployment down
 seed: ## generate a day of bills and a year of salaries and upload them
 	@$(PY) -m seed demo
 
-demo: up deploy seed ## the main job: stack up, deployed, seeded, the page's URL printed
+run: up deploy seed ## the main job: stack up, deployed, seeded, the page URL printed
 
 test: setup ## every test suite; starts the stack (and stops it after) if it is not running
 	@stack/offline.sh $(PY) -m pytest
