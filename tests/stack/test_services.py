@@ -11,7 +11,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 import uuid
 import zipfile
 from decimal import Decimal
@@ -19,7 +18,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from tests.conftest import ENDPOINT, REPO
+from tests.support import ENDPOINT, REPO, wait_for
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/stack-test"  # LocalStack does not enforce IAM
@@ -37,16 +36,6 @@ def handler(event, context):
         return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
     return {"doubled": event["value"] * 2, "function": context.function_name}
 """
-
-
-def wait_for(check, timeout=20.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 @pytest.fixture(scope="module")

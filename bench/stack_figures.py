@@ -1,0 +1,108 @@
+"""Figures of the local stack itself: start-up time, a no-op Lambda's cold and warm invoke through the executor,
+and the resident memory of every process of the stack.
+
+    .venv/bin/python bench/stack_figures.py [--invokes 200]
+
+Starts its own stack when none is up (and stops it after): that run gives the start-up time and the idle memory.
+Against a running stack it skips the start-up figure, so `make up && .venv/bin/python -m pytest tests/stack &&
+.venv/bin/python bench/stack_figures.py` gives the memory after the stack suite. Prints a Markdown table with the
+targets of issue 2 next to each figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+import boto3
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "stack"))
+import stackctl  # noqa: E402
+
+PORT = int(os.environ.get("LOCALSTACK_PORT") or 4566)
+os.environ.update(
+    AWS_ENDPOINT_URL=f"http://127.0.0.1:{PORT}",
+    AWS_ACCESS_KEY_ID="test",
+    AWS_SECRET_ACCESS_KEY="test",
+    AWS_DEFAULT_REGION="us-east-1",
+)
+
+
+def stack_rss_mb() -> float:
+    """Resident memory of LocalStack, DynamoDB Local and the Lambda processes, in MB."""
+    total_kb = 0
+    for pid in stackctl.processes_of_this_stack():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total_kb += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total_kb / 1024
+
+
+def noop_function(client) -> str:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    name = f"bench-noop-{uuid.uuid4().hex[:8]}"
+    client.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role="arn:aws:iam::000000000000:role/bench",
+        Handler="handler.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )
+    client.get_waiter("function_active_v2").wait(FunctionName=name)
+    return name
+
+
+def timed_invoke(client, name: str) -> float:
+    started = time.perf_counter()
+    response = client.invoke(FunctionName=name, Payload=b"{}")
+    response["Payload"].read()
+    assert "FunctionError" not in response, response
+    return (time.perf_counter() - started) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--invokes", type=int, default=200)
+    args = parser.parse_args()
+
+    rows: list[tuple[str, str, str]] = []
+    started_here = subprocess.run([sys.executable, stackctl.__file__, "status"], capture_output=True).returncode != 0
+    if started_here:
+        began = time.perf_counter()
+        subprocess.run([sys.executable, stackctl.__file__, "up"], check=True, capture_output=True)
+        rows.append(("`make up` to ready", f"{time.perf_counter() - began:.2f} s", "≤ 10 s"))
+    try:
+        client = boto3.client("lambda")
+        client.list_functions()
+        rows.append(("stack RSS, idle", f"{stack_rss_mb():.0f} MB", "—"))
+        name = noop_function(client)
+        rows.append(("no-op Lambda, cold invoke", f"{timed_invoke(client, name):.0f} ms", "≤ 500 ms"))
+        warm = sorted(timed_invoke(client, name) for _ in range(args.invokes))
+        rows.append((f"no-op Lambda, warm p50 of {args.invokes}", f"{statistics.median(warm):.1f} ms", "≤ 15 ms"))
+        rows.append((f"no-op Lambda, warm p95 of {args.invokes}", f"{warm[int(len(warm) * 0.95) - 1]:.1f} ms", "—"))
+        rows.append(("stack RSS, after these invokes", f"{stack_rss_mb():.0f} MB", "—"))
+        client.delete_function(FunctionName=name)
+    finally:
+        if started_here:
+            subprocess.run([sys.executable, stackctl.__file__, "down"], check=True, capture_output=True)
+
+    print("| figure | measured | target |\n| --- | --- | --- |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

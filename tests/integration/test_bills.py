@@ -1,0 +1,81 @@
+"""A day's bills-due file uploaded to the bills bucket lands in the balance table (S3 → Lambda → DynamoDB)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from tests.support import unique_invoice_id, wait_for
+
+
+def upload(aws, deployment, key: str, text: str) -> None:
+    aws.client("s3").put_object(Bucket=deployment["bills_bucket"], Key=key, Body=text.encode())
+
+
+def read_bills(aws, deployment, ids: list[int]) -> dict[int, dict]:
+    table = aws.resource("dynamodb").Table(deployment["balance_table"])
+    found = {}
+    for invoice_id in ids:
+        item = table.get_item(Key={"InvoiceID": invoice_id}, ConsistentRead=True).get("Item")
+        if item:
+            found[invoice_id] = item
+    return found
+
+
+def test_a_days_file_is_loaded_and_a_paid_bill_stays_paid(aws, deployment):
+    first = unique_invoice_id()
+    ids = [first + n for n in range(5)]
+    rows = [f'{ids[0]},"Lovelace, Ada",10.50,0', f"{ids[1]},Grace Hopper,0,1"]
+    rows += [f"{invoice_id},Customer {invoice_id},{n}.25,0" for n, invoice_id in enumerate(ids[2:])]
+    # A BOM, CRLF line ends and a quoted name holding a comma: what spreadsheets write.
+    upload(aws, deployment, "bills-due/2026-11-23 day.csv", "\ufeffInvoiceID,CustomerName,Balance,IsProcessed\r\n" + "\r\n".join(rows) + "\r\n")
+    bills = wait_for(lambda: (found := read_bills(aws, deployment, ids)) and len(found) == len(ids) and found)
+    assert bills[ids[0]]["CustomerName"] == "Lovelace, Ada"
+    assert bills[ids[0]]["Balance"] == Decimal("10.50") and bills[ids[0]]["IsProcessed"] == 0
+    assert bills[ids[1]]["IsProcessed"] == 1
+
+    # The next day's file lists the paid bill again as due: it must not un-pay it. The unpaid one changes amount.
+    next_day = "InvoiceID,CustomerName,Balance,IsProcessed\n" f"{ids[1]},Grace Hopper,99.00,0\n" f'{ids[0]},"Lovelace, Ada",12.00,0\n'
+    upload(aws, deployment, "bills-due/2026-11-24.csv", next_day)
+    wait_for(lambda: read_bills(aws, deployment, [ids[0]])[ids[0]]["Balance"] == Decimal("12.00"))
+    paid = read_bills(aws, deployment, [ids[1]])[ids[1]]
+    assert paid["IsProcessed"] == 1 and paid["Balance"] == Decimal("0")
+
+
+def test_rejected_rows_are_reported_next_to_the_file_and_good_rows_still_load(aws, deployment):
+    good, bad = unique_invoice_id(), unique_invoice_id() + 1
+    text = (
+        "InvoiceID,CustomerName,Balance,IsProcessed\n"
+        f"{good},Good Row,5.00,0\n"
+        f"-3,Negative Id,5.00,0\n"
+        f"{bad},Three Decimals,5.001,0\n"
+        f"{bad},,5.00,0\n"
+        f"{bad},Bad Flag,5.00,7\n"
+        f"{bad},Too,Many,Columns,0\n"
+    )
+    key = f"bills-due/rejects-{good}.csv"
+    upload(aws, deployment, key, text)
+    s3 = aws.client("s3")
+
+    def report():
+        try:
+            return s3.get_object(Bucket=deployment["bills_bucket"], Key=key + ".rejected.jsonl")["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return None
+
+    lines = [json.loads(line) for line in wait_for(report).decode().splitlines()]
+    assert [entry["line"] for entry in lines] == [3, 4, 5, 6, 7]
+    assert all(entry["reason"] for entry in lines)
+    assert good in read_bills(aws, deployment, [good])
+    assert read_bills(aws, deployment, [bad]) == {}
+
+
+def test_a_file_outside_the_prefix_or_not_csv_is_ignored(aws, deployment):
+    invoice_id = unique_invoice_id()
+    text = f"InvoiceID,CustomerName,Balance,IsProcessed\n{invoice_id},Elsewhere,1.00,0\n"
+    upload(aws, deployment, f"other/{invoice_id}.csv", text)
+    upload(aws, deployment, f"bills-due/{invoice_id}.txt", text)
+    control = unique_invoice_id() + 7
+    upload(aws, deployment, f"bills-due/{control}.csv", text.replace(str(invoice_id), str(control)))
+    wait_for(lambda: read_bills(aws, deployment, [control]))  # the control file went through...
+    assert read_bills(aws, deployment, [invoice_id]) == {}  # ...the other two did not

@@ -1,0 +1,165 @@
+"""Get balance, pay and follow a payment through the API Gateway URL of the deployed topology."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from tests.support import payment_body, sent_emails, sent_texts, unique_invoice_id, wait_for
+
+
+# --- get balance -------------------------------------------------------------------------------------------------
+
+
+def test_get_balance_returns_the_bill(api, bill):
+    created = bill(balance="42.10", name="Grace, Hopper")
+    response = api.balance(created["InvoiceID"])
+    assert response.status_code == 200
+    assert response.json() == {
+        "InvoiceID": created["InvoiceID"],
+        "CustomerName": "Grace, Hopper",
+        "Balance": "42.10",
+        "IsProcessed": 0,
+    }
+
+
+def test_the_original_query_route_still_works(api, bill):
+    created = bill(balance="7.00")
+    response = api.balance_legacy(created["InvoiceID"])
+    assert response.status_code == 200
+    assert response.json()["Balance"] == "7.00"
+
+
+def test_unknown_invoice_is_404(api):
+    assert api.balance(unique_invoice_id()).status_code == 404
+
+
+@pytest.mark.parametrize("invoice_id", ["abc", "0", "-1", "1.5", "1e9"])
+def test_an_id_that_is_not_a_positive_integer_is_400(api, invoice_id):
+    response = api.balance(invoice_id)
+    assert response.status_code == 400
+    assert "InvoiceID" in response.text
+
+
+def test_cors_allows_the_site_origin_only(api, bill, deployment):
+    response = api.balance(bill()["InvoiceID"])
+    assert response.headers.get("Access-Control-Allow-Origin") not in (None, "*")
+
+
+# --- pay ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("choice", ["email", "text", "both"])
+def test_pay_and_get_the_chosen_alerts(api, bill, aws, deployment, choice):
+    created = bill(balance="125.50")
+    body = payment_body(created, Choices=choice)
+    accepted = api.pay(body)
+    assert accepted.status_code == 202, accepted.text
+    payment = accepted.json()
+    assert payment["Status"] == "accepted" and payment["StatusUrl"].endswith(payment["PaymentId"])
+
+    settled = api.wait_until_settled(payment["PaymentId"])
+    assert settled["Status"] == "notified", settled
+    assert settled["CardLast4"] == "1111" and "CardNumber" not in settled
+
+    invoice = str(created["InvoiceID"])
+    if choice in ("email", "both"):
+        mails = wait_for(lambda: sent_emails(body["EmailId"]))
+        assert len(mails) == 1
+        mail_text = str(mails[0])
+        assert invoice in mail_text and "125.50" in mail_text
+    else:
+        assert sent_emails(body["EmailId"]) == []
+    if choice in ("text", "both"):
+        texts = wait_for(lambda: sent_texts(body["PhnNumber"]))
+        assert len(texts) == 1 and invoice in texts[0] and "125.50" in texts[0]
+    else:
+        assert sent_texts(body["PhnNumber"]) == []
+
+    after = api.balance(created["InvoiceID"]).json()
+    assert after["Balance"] == "0.00" and after["IsProcessed"] == 1
+
+
+def test_a_paid_bill_is_409(api, bill):
+    created = bill(balance="0.00", processed=1)
+    response = api.pay(payment_body(created, BillingAmount="10.00"))
+    assert response.status_code == 409
+
+
+def test_an_unknown_invoice_is_404(api):
+    ghost = {"InvoiceID": unique_invoice_id(), "CustomerName": "Nobody", "Balance": Decimal("1.00")}
+    assert api.pay(payment_body(ghost)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("CardNumber", "4111111111111112"),  # fails Luhn
+        ("CardNumber", "4111-abcd"),
+        ("ExpiryDate", "01/20"),  # in the past
+        ("ExpiryDate", "13/30"),
+        ("BillingAmount", "1.00"),  # not the balance due
+        ("BillingAmount", "125.505"),
+        ("BillingAmount", "NaN"),
+        ("EmailId", "not-an-email"),
+        ("PhnNumber", "555-0100"),  # not E.164
+        ("Choices", "pigeon"),
+    ],
+)
+def test_bad_input_is_400_with_a_reason_for_the_field(api, bill, field, value):
+    created = bill(balance="125.50")
+    response = api.pay(payment_body(created, **{field: value}))
+    assert response.status_code == 400, response.text
+    assert field in response.json()["errors"]
+    assert api.balance(created["InvoiceID"]).json()["IsProcessed"] == 0  # nothing started
+
+
+def test_a_cvv_is_never_accepted(api, bill):
+    response = api.pay(payment_body(bill(), CVV="123"))
+    assert response.status_code == 400
+    assert "CVV" in response.json()["errors"]
+
+
+def test_the_email_is_required_when_email_alerts_are_chosen(api, bill):
+    response = api.pay(payment_body(bill(), Choices="email", EmailId=""))
+    assert response.status_code == 400 and "EmailId" in response.json()["errors"]
+
+
+def test_a_missing_idempotency_key_is_400(api, bill):
+    import requests
+
+    response = requests.post(f"{api.base_url}/paymentbalance", json=payment_body(bill()), timeout=30)
+    assert response.status_code == 400
+
+
+def test_the_same_idempotency_key_replays_the_first_answer(api, bill, aws, deployment):
+    created = bill(balance="19.99")
+    body, key = payment_body(created, Choices="text"), str(uuid.uuid4())
+    first, second = api.pay(body, key), api.pay(body, key)
+    assert first.status_code == second.status_code == 202
+    assert first.json() == second.json()
+    assert api.wait_until_settled(first.json()["PaymentId"])["Status"] == "notified"
+    assert len(sent_texts(body["PhnNumber"])) == 1  # one execution, one text
+
+
+def test_the_same_idempotency_key_with_another_body_is_rejected(api, bill):
+    created, key = bill(balance="19.99"), str(uuid.uuid4())
+    assert api.pay(payment_body(created), key).status_code == 202
+    other = api.pay(payment_body(created, Choices="email"), key)
+    assert other.status_code == 422
+
+
+def test_two_payments_of_one_invoice_at_once_exactly_one_wins(api, bill, aws, deployment):
+    created = bill(balance="300.00")
+    bodies = [payment_body(created, Choices="email") for _ in range(2)]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        responses = list(pool.map(api.pay, bodies))
+    accepted = [r.json()["PaymentId"] for r in responses if r.status_code == 202]
+    assert all(r.status_code in (202, 409) for r in responses)
+    outcomes = [api.wait_until_settled(payment_id)["Status"] for payment_id in accepted]
+    assert outcomes.count("notified") == 1, outcomes
+    assert api.balance(created["InvoiceID"]).json()["Balance"] == "0.00"
+    assert sum(len(sent_emails(body["EmailId"])) for body in bodies) == 1

@@ -1,0 +1,92 @@
+"""Plain helpers for the suites that run against the deployed topology, through the endpoints a user would use."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+ENDPOINT = f"http://127.0.0.1:{int(os.environ.get('LOCALSTACK_PORT') or 4566)}"
+
+# Card numbers the suites pay or try to pay with; tests/security searches every store for them afterwards.
+GOOD_CARD = "4111111111111111"  # Visa's test number, passes Luhn
+CARD_NUMBERS_USED = (GOOD_CARD, "5555555555554444", "378282246310005", "4111111111111112")
+
+
+def wait_for(check, timeout: float = 30.0, interval: float = 0.25):
+    """Poll check() until it returns something truthy; fail with the last value after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s; last value: {last!r}")
+
+
+def unique_invoice_id() -> int:
+    """Invoice ids unique across runs against the same stack, so reruns never collide."""
+    return int(time.time() * 1000) % 10**11 * 100 + uuid.uuid4().int % 100
+
+
+def sent_emails(to_address: str) -> list[dict]:
+    messages = requests.get(f"{ENDPOINT}/_aws/ses", timeout=10).json()["messages"]
+    return [m for m in messages if to_address in m.get("Destination", {}).get("ToAddresses", [])]
+
+
+def sent_texts(phone_number: str) -> list[str]:
+    texts = requests.get(f"{ENDPOINT}/_aws/sns/sms-messages", params={"phoneNumber": phone_number}, timeout=10)
+    return [sms["Message"] for sms in texts.json()["sms_messages"].get(phone_number, [])]
+
+
+def unique_phone() -> str:
+    return "+1555" + f"{uuid.uuid4().int % 10**7:07d}"
+
+
+class Api:
+    """The public API as a user's client sees it."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url.rstrip("/")
+
+    def balance(self, invoice_id) -> requests.Response:
+        return requests.get(f"{self.base_url}/paymentbalance/{invoice_id}", timeout=30)
+
+    def balance_legacy(self, invoice_id) -> requests.Response:
+        return requests.get(f"{self.base_url}/paymentbalance/id", params={"InvoiceID": invoice_id}, timeout=30)
+
+    def pay(self, body: dict, key: str | None = None) -> requests.Response:
+        headers = {"Idempotency-Key": key or str(uuid.uuid4())}
+        return requests.post(f"{self.base_url}/paymentbalance", json=body, headers=headers, timeout=30)
+
+    def status(self, payment_id: str) -> requests.Response:
+        return requests.get(f"{self.base_url}/payments/{payment_id}", timeout=30)
+
+    def wait_until_settled(self, payment_id: str, timeout: float = 60.0) -> dict:
+        """The payment's status once it is notified or failed."""
+
+        def settled():
+            body = self.status(payment_id).json()
+            return body if body.get("Status") in ("notified", "failed") else None
+
+        return wait_for(settled, timeout=timeout)
+
+
+def payment_body(bill: dict, **overrides) -> dict:
+    body = {
+        "InvoiceID": bill["InvoiceID"],
+        "BillersName": bill["CustomerName"],
+        "BillingAmount": f"{bill['Balance']:.2f}",
+        "CardNumber": GOOD_CARD,
+        "ExpiryDate": "12/39",
+        "EmailId": f"payer-{uuid.uuid4().hex[:10]}@example.com",
+        "PhnNumber": unique_phone(),
+        "Choices": "both",
+    }
+    body.update(overrides)
+    return body
