@@ -1,0 +1,35 @@
+"""record_failure (workflow Catch target): write down why a step failed.
+
+stage "payment": the payment was not committed; it becomes failed with the reason (unless it is paid after all).
+stage "email" / "text": an alert failed; it is recorded on the payment, which stays paid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from payproc.config import get_settings
+from payproc.ledger import record_alert_failure, record_payment_failure
+from payproc.logs import get_logger, log_event
+from payproc.payments import failure_reason
+
+LOG = get_logger("record_failure")
+STAGES = ("payment", "email", "text")
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Input {payment: <state with error {Error, Cause}>, stage}; returns what was recorded."""
+    stage = event["stage"]
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    payment = event["payment"]
+    payment_id = payment["paymentId"]
+    reason = failure_reason(payment.get("error"))
+    payments_table = get_settings().require("payments_table")
+    if stage == "payment":
+        recorded = record_payment_failure(payments_table, payment_id, reason)
+    else:
+        record_alert_failure(payments_table, payment_id, stage, reason)
+        recorded = True
+    log_event(LOG, "failure_recorded", payment_id=payment_id, stage=stage, reason=reason, recorded=recorded)
+    return {"stage": stage, "reason": reason, "recorded": recorded}

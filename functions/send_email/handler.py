@@ -1,0 +1,42 @@
+"""send_email (workflow Task): email the payer that the payment went through (SES), and record it on the payment.
+
+An SES error propagates so the workflow retries and then records the failure; the payment itself stays paid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from payproc import aws
+from payproc.config import get_settings
+from payproc.ledger import alert_already_sent, record_alert_sent
+from payproc.logs import get_logger, log_event
+from payproc.payments import alert_text
+
+LOG = get_logger("send_email")
+CHANNEL = "email"
+
+
+def email_message(payment: dict[str, Any]) -> dict[str, Any]:
+    """The SES Message: subject and text body naming the amount and the invoice."""
+    subject = f"Payment of {payment['amount']} received for invoice {payment['invoiceId']}"
+    return {"Subject": {"Data": subject, "Charset": "UTF-8"},
+            "Body": {"Text": {"Data": alert_text(payment), "Charset": "UTF-8"}}}
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Input: the execution input; returns {email: "sent"}."""
+    settings = get_settings()
+    payments_table = settings.require("payments_table")
+    payment_id = event["paymentId"]
+    if not event.get("email"):
+        raise ValueError("no email address for the chosen email alert")
+    if not alert_already_sent(payments_table, payment_id, CHANNEL):
+        message_id = aws.client("ses").send_email(
+            Source=settings.require("sender_email"),
+            Destination={"ToAddresses": [event["email"]]},
+            Message=email_message(event),
+        )["MessageId"]
+        log_event(LOG, "email_sent", payment_id=payment_id, message_id=message_id)
+    status = record_alert_sent(payments_table, payment_id, CHANNEL)
+    return {CHANNEL: "sent", "status": status}

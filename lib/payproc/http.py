@@ -1,0 +1,118 @@
+"""API Gateway (REST, Lambda proxy) requests and responses: JSON bodies, CORS for the site's origin only."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from payproc.config import ConfigError, get_settings
+
+JSON_CONTENT_TYPE = "application/json"
+
+
+class BadRequest(ValueError):
+    """A request whose body cannot be read as a JSON object."""
+
+
+def json_default(value: Any) -> Any:
+    """json.dumps default: a whole Decimal becomes an int, any other Decimal its exact string (never a float)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def to_json(value: Any) -> str:
+    """Serialize to compact JSON with Decimal support and stable key order."""
+    return json.dumps(value, default=json_default, separators=(",", ":"), sort_keys=True)
+
+
+def cors_headers() -> dict[str, str]:
+    """CORS headers naming the site's origin (ALLOWED_ORIGIN); none when it is unset, and never '*'."""
+    try:
+        origin = get_settings().allowed_origin
+    except ConfigError:  # a misconfigured origin must not turn every error response into a crash
+        return {}
+    if not origin:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A Lambda proxy response with a JSON body and the CORS headers."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": JSON_CONTENT_TYPE, **cors_headers(), **(headers or {})},
+        "body": to_json(body),
+    }
+
+
+def error_response(status: int, message: str, errors: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """An error response: {"message": ...} plus {"errors": {field: reason}} when fields are at fault."""
+    body: dict[str, Any] = {"message": message}
+    if errors:
+        body["errors"] = dict(errors)
+    return json_response(status, body)
+
+
+def header(event: Mapping[str, Any], name: str) -> str | None:
+    """A request header by case-insensitive name (API Gateway keeps the client's spelling)."""
+    wanted = name.lower()
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def path_parameter(event: Mapping[str, Any], name: str) -> str | None:
+    """A path parameter of the matched route, or None."""
+    return (event.get("pathParameters") or {}).get(name)
+
+
+def query_parameter(event: Mapping[str, Any], name: str) -> str | None:
+    """A query-string parameter, or None."""
+    return (event.get("queryStringParameters") or {}).get(name)
+
+
+def json_body(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The request body as a JSON object (numbers as Decimal, never float); raise BadRequest otherwise."""
+    raw = event.get("body")
+    if raw is None or raw == "":
+        raise BadRequest("the body must be a JSON object")
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(raw).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("the body is not valid base64 UTF-8") from None
+    try:
+        parsed = json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise BadRequest("the body must be a JSON object")
+    return parsed
+
+
+def _refuse_constant(name: str) -> Any:
+    # json.loads accepts NaN/Infinity by default; they are not JSON and never money.
+    raise ValueError(f"{name} is not allowed")
+
+
+ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def api_handler(handle: ApiHandler) -> ApiHandler:
+    """Wrap an API handler so an unexpected error is a JSON 500 with CORS headers, logged without the request."""
+
+    @functools.wraps(handle)
+    def wrapped(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            return handle(event, context)
+        except Exception:  # the request body may hold a card number, so only the traceback is logged
+            logging.getLogger(handle.__module__).exception("unhandled error")
+            return error_response(500, "internal error; retry later")
+
+    return wrapped

@@ -1,0 +1,211 @@
+"""One ingestion job: stream a bills-due file (or the rest of it, from a byte offset) into the balance table.
+
+A job stops early when its invocation is running out of time or has read INGEST_CHUNK_BYTES, after every write of
+the rows before its stopping point has finished; it then hands the rest of the file to a new asynchronous invocation
+of the same function (a continuation). Chunks are idempotent by the ingestion rules, so a retried or re-delivered
+chunk changes nothing it already wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Protocol
+
+from botocore.exceptions import ClientError
+
+from payproc import aws
+from payproc.bill_store import write_batch
+from payproc.bills import BILLS_HEADER, BillRow, IngestSummary, parse_bill_row
+from payproc.logs import get_logger, log_event
+from payproc.s3csv import CsvRowReader, HeaderError, RejectedRows, S3ObjectRef, open_object, report_key
+
+LOG = get_logger(__name__)
+BILLS_PREFIX = "bills-due/"
+BATCH_ROWS = 100  # one BatchGetItem, and at most one TransactWriteItems, per batch
+WRITER_THREADS = 4
+MAX_BATCHES_IN_FLIGHT = 8  # bounds memory: at most this many batches wait for DynamoDB
+MIN_RESERVE_MS = 10_000
+
+
+class LambdaContext(Protocol):
+    invoked_function_arn: str
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+@dataclass
+class IngestJob:
+    """Where a job starts in which file, and what earlier chunks of the file left for it."""
+
+    bucket: str
+    key: str
+    etag: str | None = None
+    version_id: str | None = None
+    offset: int = 0
+    line: int = 1
+    chunk: int = 0
+    part_reports: list[str] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> S3ObjectRef:
+        """The S3 object, pinned to the version the upload event named."""
+        return S3ObjectRef(self.bucket, self.key, self.etag, self.version_id)
+
+    @classmethod
+    def from_ref(cls, ref: S3ObjectRef) -> "IngestJob":
+        """The first job of a freshly uploaded file."""
+        return cls(bucket=ref.bucket, key=ref.key, etag=ref.etag, version_id=ref.version_id)
+
+
+def is_bills_file(key: str) -> bool:
+    """Whether a key is a bills-due CSV upload (the trigger's filter, checked again in case it is wider)."""
+    return key.startswith(BILLS_PREFIX) and key.endswith(".csv")
+
+
+def invoke_continuation(function_arn: str, job: IngestJob) -> None:
+    """Invoke this function asynchronously with the rest of the file."""
+    aws.client("lambda").invoke(
+        FunctionName=function_arn, InvocationType="Event", Payload=json.dumps({"continuation": asdict(job)}).encode()
+    )
+
+
+class ChunkBudget:
+    """When a job should stop: out of bytes for this chunk, or too little time left to finish its writes."""
+
+    def __init__(self, context: LambdaContext | None, chunk_bytes: int, start_offset: int) -> None:
+        self.context = context
+        self.byte_limit = start_offset + chunk_bytes
+        remaining = context.get_remaining_time_in_millis() if context else 0
+        # Keep a fifth of the invocation (at least 10 s) to finish in-flight writes and hand over.
+        self.reserve_ms = max(MIN_RESERVE_MS, remaining // 5)
+
+    def exhausted(self, offset: int) -> bool:
+        """Whether to stop before the row at this byte offset."""
+        if offset >= self.byte_limit:
+            return True
+        return bool(self.context) and self.context.get_remaining_time_in_millis() < self.reserve_ms
+
+
+class BatchPipeline:
+    """Groups rows into batches and writes them on a small thread pool, keeping a bounded number in flight.
+
+    A batch that shares an invoice with one still in flight waits for it, so a later line of the file always
+    lands after an earlier line of the same invoice.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, table_name: str, summary: IngestSummary,
+                 write: Callable[[str, list[tuple[int, BillRow]]], IngestSummary] = write_batch) -> None:
+        self.pool, self.table_name, self.summary, self.write = pool, table_name, summary, write
+        self.rows: list[tuple[int, BillRow]] = []
+        self.in_flight: list[tuple[Future[IngestSummary], set[int]]] = []
+
+    def add(self, line: int, row: BillRow) -> None:
+        """Queue one valid row; submits a batch when it is full."""
+        self.rows.append((line, row))
+        if len(self.rows) >= BATCH_ROWS:
+            self._submit()
+
+    def flush(self) -> None:
+        """Submit the partial batch and wait for every batch; raises the first write error."""
+        if self.rows:
+            self._submit()
+        while self.in_flight:
+            self._collect_oldest()
+
+    def _submit(self) -> None:
+        batch, self.rows = self.rows, []
+        ids = {row.invoice_id for _, row in batch}
+        while self.in_flight and (len(self.in_flight) >= MAX_BATCHES_IN_FLIGHT
+                                  or any(ids & pending for _, pending in self.in_flight)):
+            self._collect_oldest()
+        self.in_flight.append((self.pool.submit(self.write, self.table_name, batch), ids))
+
+    def _collect_oldest(self) -> None:
+        future, _ = self.in_flight.pop(0)
+        self.summary.add(future.result())
+
+
+def run_job(job: IngestJob, table_name: str, chunk_bytes: int, context: LambdaContext | None,
+            continue_later: Callable[[str, IngestJob], None] | None = None) -> IngestSummary | None:
+    """Process one chunk of a file; continue the rest later or finish the file's report. None if the file is gone."""
+    started = time.monotonic()
+    s3 = aws.client("s3")
+    try:
+        body = open_object(s3, job.ref, job.offset)
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("PreconditionFailed", "NoSuchKey", "NoSuchVersion", "412", "404"):
+            # The file was replaced or deleted since the event: its own event ingests the new one.
+            log_event(LOG, "ingest_stopped", key=job.key, reason=error.response["Error"]["Code"])
+            return None
+        raise
+    rejects = RejectedRows()
+    chunk = IngestSummary()
+    reader = CsvRowReader(body, BILLS_HEADER, rejects, start_offset=job.offset, start_line=job.line)
+    finished = _ingest_rows(reader, rejects, chunk, table_name, ChunkBudget(context, chunk_bytes, job.offset))
+    chunk.rejected = rejects.count
+    total = IngestSummary.from_dict(job.summary)
+    total.add(chunk)
+    log_event(LOG, "ingest_chunk", key=job.key, chunk=job.chunk, start=job.offset, end=reader.offset,
+              seconds=round(time.monotonic() - started, 3), **chunk.as_dict())
+    if finished:
+        _finish_file(s3, job, rejects)
+        log_event(LOG, "ingest_summary", key=job.key, chunks=job.chunk + 1, **total.as_dict())
+    else:
+        part_reports = list(job.part_reports)
+        if rejects.count:
+            part_key = f"{report_key(job.key)}.part-{job.offset:015d}"
+            rejects.upload(s3, job.bucket, part_key)
+            part_reports.append(part_key)
+        next_job = IngestJob(job.bucket, job.key, job.etag, job.version_id, reader.offset, reader.next_line,
+                             job.chunk + 1, part_reports, total.as_dict())
+        (continue_later or invoke_continuation)(context.invoked_function_arn if context else "", next_job)
+        log_event(LOG, "ingest_continued", key=job.key, next_offset=reader.offset, next_line=reader.next_line)
+    rejects.close()
+    return total
+
+
+def _ingest_rows(reader: CsvRowReader, rejects: RejectedRows, summary: IngestSummary, table_name: str,
+                 budget: ChunkBudget) -> bool:
+    """Validate and write rows until the file ends (True) or the budget says stop (False)."""
+    malformed_before = rejects.count
+    invalid = 0
+    with ThreadPoolExecutor(WRITER_THREADS) as pool:
+        pipeline = BatchPipeline(pool, table_name, summary)
+        finished = True
+        try:
+            for line, fields in reader:
+                summary.read += 1
+                try:
+                    pipeline.add(line, parse_bill_row(fields))
+                except ValueError as error:
+                    rejects.add(line, list(fields.values()), str(error))
+                    invalid += 1
+                if budget.exhausted(reader.offset):
+                    finished = False
+                    break
+        except HeaderError as error:
+            rejects.add(1, [], str(error))
+            invalid += 1
+        pipeline.flush()
+    # Rows the CSV reader rejected (bad bytes, wrong column count) were read too.
+    summary.read += rejects.count - malformed_before - invalid
+    return finished
+
+
+def _finish_file(s3: Any, job: IngestJob, rejects: RejectedRows) -> None:
+    """Write the file's report (earlier chunks' parts first, in file order), then remove the parts."""
+    report = RejectedRows()
+    for part_key in job.part_reports:
+        report.append_jsonl(s3.get_object(Bucket=job.bucket, Key=part_key)["Body"])
+    rejects.upload_into(report)
+    report.upload(s3, job.bucket, report_key(job.key))
+    report.close()
+    for part_key in job.part_reports:
+        try:
+            s3.delete_object(Bucket=job.bucket, Key=part_key)
+        except ClientError as error:  # a leftover part is untidy, not wrong: the report is complete
+            log_event(LOG, "part_report_not_deleted", key=part_key, reason=error.response["Error"]["Code"])

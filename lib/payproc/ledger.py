@@ -1,0 +1,150 @@
+"""Writes to the Payments table made by the workflow's functions: commit, notification results, failures."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from payproc import aws
+from payproc.money import format_money
+from payproc.payments import ACCEPTED, FAILED, NOT_SENT, NOTIFIED, PAID, SENT, all_alerts_sent, now_iso
+
+TRANSIENT_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError",
+    "ServiceUnavailable", "TransactionConflictException", "TransactionInProgressException",
+})
+
+
+class PaymentRejected(Exception):
+    """The invoice can no longer take this payment (paid, balance changed, or the payment is not accepted)."""
+
+
+class TransientError(Exception):
+    """A temporary AWS error; the workflow retries the step with backoff."""
+
+
+def commit_payment(balance_table: str, payments_table: str, payment_id: str, invoice_id: int, amount: Decimal,
+                   execution_arn: str | None) -> str:
+    """Pay the invoice and mark the payment paid in one transaction; return the status. Safe to repeat.
+
+    Raises PaymentRejected when the invoice is paid or its balance is not the amount, TransientError to be retried.
+    """
+    paid_at = now_iso()
+    client = aws.dynamodb()
+    try:
+        client.transact_write_items(TransactItems=[
+            {"Update": {
+                "TableName": balance_table,
+                "Key": {"InvoiceID": invoice_id},
+                "UpdateExpression": "SET Balance = :zero, IsProcessed = :one, LastPaymentId = :payment",
+                "ConditionExpression": "IsProcessed = :zero AND Balance = :amount",
+                "ExpressionAttributeValues": {":zero": 0, ":one": 1, ":amount": amount, ":payment": payment_id},
+            }},
+            {"Update": {
+                "TableName": payments_table,
+                "Key": {"PaymentId": payment_id},
+                "UpdateExpression": "SET #status = :paid, PaidAt = :now, ExecutionArn = :execution",
+                "ConditionExpression": "#status = :accepted",
+                "ExpressionAttributeNames": {"#status": "Status"},
+                "ExpressionAttributeValues": {":paid": PAID, ":accepted": ACCEPTED, ":now": paid_at,
+                                              ":execution": execution_arn or "unknown"},
+            }},
+        ])
+        return PAID
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code in TRANSIENT_CODES:
+            raise TransientError(code) from None
+        if code != "TransactionCanceledException":
+            raise
+        reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+    if any(reason in TRANSIENT_CODES for reason in reasons):
+        raise TransientError(",".join(str(reason) for reason in reasons))
+    return _settle_cancelled(balance_table, payments_table, payment_id, invoice_id, amount)
+
+
+def _settle_cancelled(balance_table: str, payments_table: str, payment_id: str, invoice_id: int,
+                      amount: Decimal) -> str:
+    # A retry of a step that already committed finds its own payment paid: that is success, not a rejection.
+    payment = aws.table(payments_table).get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")
+    status = (payment or {}).get("Status")
+    if status in (PAID, NOTIFIED):
+        return str(status)
+    if status != ACCEPTED:
+        raise PaymentRejected(f"payment {payment_id} is {status or 'unknown'}, not accepted")
+    invoice = aws.table(balance_table).get_item(Key={"InvoiceID": invoice_id}, ConsistentRead=True).get("Item")
+    if invoice is None:
+        raise PaymentRejected(f"invoice {invoice_id} no longer exists")
+    if int(invoice["IsProcessed"]) == 1:
+        raise PaymentRejected(f"invoice {invoice_id} is already paid")
+    raise PaymentRejected(
+        f"invoice {invoice_id} balance is {format_money(Decimal(invoice['Balance']))}, "
+        f"not the {format_money(amount)} of this payment"
+    )
+
+
+def record_payment_failure(payments_table: str, payment_id: str, reason: str) -> bool:
+    """Mark a payment that was never committed as failed with the reason; False if it is no longer accepted."""
+    try:
+        aws.table(payments_table).update_item(
+            Key={"PaymentId": payment_id},
+            UpdateExpression="SET #status = :failed, Reason = :reason, FailedAt = :now",
+            ConditionExpression="#status = :accepted",
+            ExpressionAttributeNames={"#status": "Status"},
+            ExpressionAttributeValues={":failed": FAILED, ":accepted": ACCEPTED, ":reason": reason, ":now": now_iso()},
+        )
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False  # committed after all (e.g. a timeout after the write): a paid payment is never marked failed
+
+
+def record_alert_sent(payments_table: str, payment_id: str, channel: str) -> str:
+    """Mark one alert sent; the payment becomes notified once every chosen alert is sent. Returns the status."""
+    table = aws.table(payments_table)
+    item = table.update_item(
+        Key={"PaymentId": payment_id},
+        UpdateExpression="SET Notifications.#channel = :sent",
+        ExpressionAttributeNames={"#channel": channel},
+        ExpressionAttributeValues={":sent": SENT},
+        ReturnValues="ALL_NEW",
+    )["Attributes"]
+    # Parallel alerts each set their own flag atomically; whichever lands second sees both sent.
+    if item.get("Status") != PAID or not all_alerts_sent(item.get("Notifications") or {}):
+        return str(item.get("Status"))
+    try:
+        table.update_item(
+            Key={"PaymentId": payment_id},
+            UpdateExpression="SET #status = :notified, NotifiedAt = :now",
+            ConditionExpression="#status = :paid",
+            ExpressionAttributeNames={"#status": "Status"},
+            ExpressionAttributeValues={":notified": NOTIFIED, ":paid": PAID, ":now": now_iso()},
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+    return NOTIFIED
+
+
+def record_alert_failure(payments_table: str, payment_id: str, channel: str, reason: str) -> None:
+    """Record a failed alert; the payment keeps its status (a failed alert never undoes a payment)."""
+    aws.table(payments_table).update_item(
+        Key={"PaymentId": payment_id},
+        UpdateExpression="SET Notifications.#channel = :failed, NotificationErrors.#channel = :reason",
+        ExpressionAttributeNames={"#channel": channel},
+        ExpressionAttributeValues={":failed": NOT_SENT, ":reason": reason},
+    )
+
+
+def alert_already_sent(payments_table: str, payment_id: str, channel: str) -> bool:
+    """Whether this alert was already sent (a retried step must not send it twice)."""
+    item = aws.table(payments_table).get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item") or {}
+    return (item.get("Notifications") or {}).get(channel) == SENT
+
+
+def payment_item(payments_table: str, payment_id: str) -> dict[str, Any] | None:
+    """The stored payment record, or None."""
+    return aws.table(payments_table).get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")

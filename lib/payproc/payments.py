@@ -1,0 +1,141 @@
+"""Rules of a payment's life: its id and request fingerprint, the stored record, the workflow input, the status a
+client sees, and the alert messages. No card number goes past validation: only brand and last four."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from decimal import Decimal
+from typing import Any, Mapping
+
+from payproc.money import format_money
+from payproc.validation import PaymentRequest
+
+ACCEPTED, PAID, NOTIFIED, FAILED = "accepted", "paid", "notified", "failed"
+SENT, PENDING, NOT_SENT = "sent", "pending", "failed"
+PAYMENT_ID_LENGTH = 32
+
+
+def payment_id_for(idempotency_key: str) -> str:
+    """The payment id an idempotency key names: a sha256 hex prefix (the same key always names the same payment)."""
+    return hashlib.sha256(f"payment:{idempotency_key}".encode()).hexdigest()[:PAYMENT_ID_LENGTH]
+
+
+def request_fingerprint(request: PaymentRequest, idempotency_key: str) -> str:
+    """A hash of the request's canonical form, to tell a replay from a different request under the same key.
+
+    The card number enters only as an HMAC keyed by the idempotency key, which is not stored: a card number has
+    too few unknown digits for a plain hash to hide it.
+    """
+    card = hmac.new(idempotency_key.encode(), request.card_digits.encode(), hashlib.sha256).hexdigest()
+    canonical = {
+        "InvoiceID": request.invoice_id,
+        "BillersName": request.billers_name,
+        "BillingAmount": format_money(request.amount),
+        "Card": card,
+        "ExpiryDate": request.expiry,
+        "EmailId": request.email,
+        "PhnNumber": request.phone,
+        "Choices": request.choices,
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 with seconds."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def accepted_response(payment_id: str) -> dict[str, str]:
+    """The 202 body of an accepted payment."""
+    return {"PaymentId": payment_id, "Status": ACCEPTED, "StatusUrl": f"/payments/{payment_id}"}
+
+
+def new_payment_item(payment_id: str, request: PaymentRequest, fingerprint: str, created_at: str) -> dict[str, Any]:
+    """The Payments record written when a payment is accepted (ledger, status and idempotency record)."""
+    notifications = {}
+    if request.wants_email():
+        notifications["email"] = PENDING
+    if request.wants_text():
+        notifications["text"] = PENDING
+    item: dict[str, Any] = {
+        "PaymentId": payment_id,
+        "InvoiceID": request.invoice_id,
+        "Amount": request.amount,
+        "BillersName": request.billers_name,
+        "CardBrand": request.card.brand,
+        "CardLast4": request.card.last4,
+        "Choices": request.choices,
+        "Status": ACCEPTED,
+        "Notifications": notifications,
+        "NotificationErrors": {},
+        "RequestHash": fingerprint,
+        "Response": json.dumps(accepted_response(payment_id), sort_keys=True),
+        "CreatedAt": created_at,
+    }
+    if request.email:
+        item["EmailId"] = request.email
+    if request.phone:
+        item["PhnNumber"] = request.phone
+    return item
+
+
+def execution_input(item: Mapping[str, Any], wait_seconds: int) -> dict[str, Any]:
+    """The workflow input of a payment, built from its stored record so every start sends the same input."""
+    return {
+        "paymentId": item["PaymentId"],
+        "invoiceId": int(item["InvoiceID"]),
+        "amount": format_money(Decimal(item["Amount"])),  # a string: Step Functions would turn a number into a float
+        "choices": item["Choices"],
+        "email": item.get("EmailId"),
+        "phone": item.get("PhnNumber"),
+        "cardBrand": item["CardBrand"],
+        "cardLast4": item["CardLast4"],
+        "waitSeconds": wait_seconds,
+    }
+
+
+def status_view(item: Mapping[str, Any]) -> dict[str, Any]:
+    """What GET /payments/{PaymentId} shows of a payment record (no contact details, no request hash)."""
+    view: dict[str, Any] = {
+        "PaymentId": item["PaymentId"],
+        "InvoiceID": int(item["InvoiceID"]),
+        "Amount": format_money(Decimal(item["Amount"])),
+        "Status": item["Status"],
+        "Notifications": dict(item.get("Notifications") or {}),
+        "CardBrand": item["CardBrand"],
+        "CardLast4": item["CardLast4"],
+    }
+    if item.get("NotificationErrors"):
+        view["NotificationErrors"] = dict(item["NotificationErrors"])
+    for optional in ("Reason", "CreatedAt", "PaidAt", "NotifiedAt", "FailedAt"):
+        if item.get(optional):
+            view[optional] = item[optional]
+    return view
+
+
+def alert_text(payment: Mapping[str, Any]) -> str:
+    """The alert wording shared by email and text: amount, invoice id and the masked card."""
+    return (
+        f"Payment of {payment['amount']} received for invoice {payment['invoiceId']}, "
+        f"paid with {payment['cardBrand']} ending {payment['cardLast4']}. Payment id {payment['paymentId']}."
+    )
+
+
+def all_alerts_sent(notifications: Mapping[str, str]) -> bool:
+    """Whether every chosen alert has been sent."""
+    return bool(notifications) and all(state == SENT for state in notifications.values())
+
+
+def failure_reason(error: Mapping[str, Any] | None) -> str:
+    """A readable reason from a Step Functions Catch's {Error, Cause} (Cause holds the Lambda's errorMessage)."""
+    if not error:
+        return "unknown error"
+    name, cause = error.get("Error", "Error"), error.get("Cause") or ""
+    try:
+        message = json.loads(cause).get("errorMessage", cause)
+    except (ValueError, AttributeError):
+        message = cause
+    return f"{name}: {message}" if message else str(name)

@@ -1,0 +1,81 @@
+"""Helpers of the unit tests of payproc and the functions (bills, balances, payments).
+
+Handlers are loaded by file path with importlib under a unique module name (`handler_<function>`), because every
+function's module is called handler.py; they import only payproc, which is on the path (pythonpath = lib).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+
+from payproc import aws
+from payproc.config import reload_settings
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+BALANCE_TABLE = "test-PaymentBalance"
+PAYMENTS_TABLE = "test-Payments"
+BILLS_BUCKET = "test-bills-due"
+SENDER = "billing@example.com"
+ORIGIN = "http://localhost:8080"
+
+
+def load_handler(function: str) -> ModuleType:
+    """Import functions/<function>/handler.py as module handler_<function> (fresh each call)."""
+    path = REPO / "functions" / function / "handler.py"
+    name = f"handler_{function}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def use_mock_environment(monkeypatch: Any, **extra: str) -> None:
+    """Point boto3 at moto (no endpoint override, fake keys) and set the functions' env vars."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # tests/conftest.py points it at the local stack
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+        "BALANCE_TABLE": BALANCE_TABLE, "PAYMENTS_TABLE": PAYMENTS_TABLE, "SENDER_EMAIL": SENDER,
+        "ALLOWED_ORIGIN": ORIGIN, "PAYMENT_WAIT_SECONDS": "3", **extra,
+    }.items():
+        monkeypatch.setenv(name, value)
+    reload_settings()
+    aws.reset()
+
+
+def create_tables() -> None:
+    """The balance and payments tables as the contract defines them."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(TableName=BALANCE_TABLE, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "InvoiceID", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "InvoiceID", "AttributeType": "N"}])
+    dynamodb.create_table(TableName=PAYMENTS_TABLE, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "PaymentId", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "PaymentId", "AttributeType": "S"}])
+
+
+def api_event(method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None,
+              path_parameters: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway REST proxy event."""
+    return {"httpMethod": method, "path": path, "resource": path, "headers": headers or {}, "body": body,
+            "pathParameters": path_parameters, "queryStringParameters": query, "isBase64Encoded": False}
+
+
+class FakeContext:
+    """A Lambda context with a controllable clock."""
+
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:test-ingest-bills"
+
+    def __init__(self, remaining_ms: int = 300_000):
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms

@@ -1,0 +1,128 @@
+"""ingest_bills against moto: rows land in the table, paid bills stay paid, reports and chunked continuation."""
+
+import json
+from decimal import Decimal
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from payproc import ingest
+from tests.unit.payproc_support import (
+    BALANCE_TABLE, BILLS_BUCKET, REGION, FakeContext, create_tables, load_handler, use_mock_environment,
+)
+
+HEADER = "InvoiceID,CustomerName,Balance,IsProcessed\n"
+
+
+@pytest.fixture
+def stack(monkeypatch):
+    use_mock_environment(monkeypatch)
+    with mock_aws():
+        create_tables()
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BILLS_BUCKET)
+        yield load_handler("ingest_bills")
+
+
+def upload(key: str, text: str | bytes) -> dict:
+    """Put the object and return the S3 event the bucket notification would send (key URL-encoded)."""
+    s3 = boto3.client("s3", region_name=REGION)
+    body = text.encode() if isinstance(text, str) else text
+    etag = s3.put_object(Bucket=BILLS_BUCKET, Key=key, Body=body)["ETag"].strip('"')
+    encoded = key.replace(" ", "+")
+    return {"Records": [{"s3": {"bucket": {"name": BILLS_BUCKET},
+                                "object": {"key": encoded, "eTag": etag, "size": len(body)}}}]}
+
+
+def bills() -> dict[int, dict]:
+    items = boto3.resource("dynamodb", region_name=REGION).Table(BALANCE_TABLE).scan()["Items"]
+    return {int(item["InvoiceID"]): item for item in items}
+
+
+def report(key: str) -> list[dict]:
+    body = boto3.client("s3", region_name=REGION).get_object(Bucket=BILLS_BUCKET, Key=key + ".rejected.jsonl")["Body"]
+    return [json.loads(line) for line in body.read().decode().splitlines()]
+
+
+def test_a_file_loads_and_a_paid_bill_stays_paid(stack):
+    text = '\ufeffInvoiceID,CustomerName,Balance,IsProcessed\r\n1,"Lovelace, Ada",10.50,0\r\n2,Grace,0,1\r\n3,Alan,3.25,0\r\n'
+    result = stack.handler(upload("bills-due/2026-11-23 day.csv", text), FakeContext())
+    assert result["files"][0]["summary"]["created"] == 3
+    assert bills()[1] == {"InvoiceID": 1, "CustomerName": "Lovelace, Ada", "Balance": Decimal("10.50"), "IsProcessed": 0}
+    assert report("bills-due/2026-11-23 day.csv") == []
+
+    next_day = HEADER + "2,Grace,99.00,0\n1,\"Lovelace, Ada\",12.00,0\n3,Alan,3.25,0\n"
+    summary = stack.handler(upload("bills-due/2026-11-24.csv", next_day), FakeContext())["files"][0]["summary"]
+    assert (summary["updated"], summary["skipped_paid"], summary["skipped_unchanged"]) == (1, 1, 1)
+    assert bills()[2]["IsProcessed"] == 1 and bills()[2]["Balance"] == 0
+    assert bills()[1]["Balance"] == Decimal("12.00")
+
+
+def test_an_identical_reupload_writes_nothing(stack, monkeypatch):
+    text = HEADER + "".join(f"{n},Customer {n},{n}.10,{n % 2}\n" for n in range(1, 251))
+    first = stack.handler(upload("bills-due/day.csv", text), FakeContext())["files"][0]["summary"]
+    assert first["created"] == 250 and first["written"] == 250
+    second = stack.handler(upload("bills-due/day.csv", text), FakeContext())["files"][0]["summary"]
+    assert second["written"] == 0 and second["skipped"] == 250 and second["read"] == 250
+
+
+def test_rejected_rows_are_reported_next_to_the_file(stack):
+    text = HEADER + "10,Good,5.00,0\n-3,Negative,5.00,0\n11,Three,5.001,0\n11,,5.00,0\n11,Flag,5.00,7\n11,Too,Many,Columns,0\n12,B\xe9d,1,0\n"
+    body = text.encode("latin-1")
+    summary = stack.handler(upload("bills-due/rejects.csv", body), FakeContext())["files"][0]["summary"]
+    entries = report("bills-due/rejects.csv")
+    assert [entry["line"] for entry in entries] == [3, 4, 5, 6, 7, 8]
+    assert all(entry["reason"] for entry in entries) and entries[0]["row"] == ["-3", "Negative", "5.00", "0"]
+    assert set(bills()) == {10}
+    assert (summary["read"], summary["rejected"], summary["written"]) == (7, 6, 1)
+
+
+def test_a_wrong_header_is_one_rejection_and_nothing_loads(stack):
+    stack.handler(upload("bills-due/bad.csv", "Id,Name\n1,a\n"), FakeContext())
+    assert report("bills-due/bad.csv")[0]["line"] == 1 and bills() == {}
+
+
+def test_other_keys_are_ignored(stack):
+    assert stack.handler(upload("other/x.csv", HEADER + "1,a,1,0\n"), FakeContext()) == {"files": []}
+    assert stack.handler(upload("bills-due/x.txt", HEADER + "1,a,1,0\n"), FakeContext()) == {"files": []}
+
+
+def test_a_large_file_completes_through_chunked_continuations(stack, monkeypatch):
+    monkeypatch.setenv("INGEST_CHUNK_BYTES", "2000")
+    from payproc.config import reload_settings
+    reload_settings()
+    rows = [f'{n},"Customer, {n}",{n}.01,0' for n in range(1, 601)]
+    rows[100] = "bad,row,1,0"
+    rows[450] = "9999,Wrong,Columns"
+    continuations = []
+    monkeypatch.setattr(ingest, "invoke_continuation", lambda arn, job: continuations.append(job))
+    event = upload("bills-due/big.csv", "\ufeff" + HEADER + "\r\n".join(rows) + "\r\n")
+    stack.handler(event, FakeContext())
+    handled = 0
+    while continuations:  # what Lambda's async invocations would do, one after another
+        job = continuations.pop(0)
+        payload = json.loads(json.dumps({"continuation": ingest.asdict(job)}))  # it travels as JSON
+        result = stack.handler(payload, FakeContext())
+        handled += 1
+    assert handled > 5
+    assert len(bills()) == 598 and bills()[600]["CustomerName"] == "Customer, 600"
+    assert [entry["line"] for entry in report("bills-due/big.csv")] == [102, 452]
+    total = result["files"][0]["summary"]
+    assert (total["read"], total["created"], total["rejected"]) == (600, 598, 2)
+    leftovers = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BILLS_BUCKET)["Contents"]
+    assert sorted(entry["Key"] for entry in leftovers) == ["bills-due/big.csv", "bills-due/big.csv.rejected.jsonl"]
+
+
+def test_a_continuation_stops_when_time_runs_short(stack, monkeypatch):
+    continuations = []
+    monkeypatch.setattr(ingest, "invoke_continuation", lambda arn, job: continuations.append(job))
+    event = upload("bills-due/slow.csv", HEADER + "".join(f"{n},C,1.00,0\n" for n in range(1, 50)))
+    stack.handler(event, FakeContext(remaining_ms=5_000))  # below the 10 s reserve: one row, then hand over
+    assert len(bills()) == 1 and continuations[0].line == 3 and continuations[0].offset > len(HEADER)
+
+
+def test_a_replaced_file_stops_the_old_continuation(stack, monkeypatch):
+    event = upload("bills-due/replaced.csv", HEADER + "1,a,1,0\n")
+    upload("bills-due/replaced.csv", HEADER + "2,b,1,0\n")
+    assert stack.handler(event, FakeContext())["files"][0]["summary"] is None
+    assert bills() == {}

@@ -1,0 +1,248 @@
+"""The payment functions against moto: balance lookups, idempotent starts, the commit transaction, alerts, failures."""
+
+import json
+import uuid
+from decimal import Decimal
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from payproc.ledger import PaymentRejected
+from payproc.payments import payment_id_for
+from tests.unit.payproc_support import (
+    BALANCE_TABLE, ORIGIN, PAYMENTS_TABLE, REGION, SENDER, api_event, create_tables, load_handler,
+    use_mock_environment,
+)
+
+CARD = "4111111111111111"
+
+
+@pytest.fixture
+def stack(monkeypatch):
+    use_mock_environment(monkeypatch)
+    with mock_aws():
+        create_tables()
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+        arn = sfn.create_state_machine(name="test-payment", roleArn="arn:aws:iam::123456789012:role/sfn",
+                                       definition=definition)["stateMachineArn"]
+        monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+        from payproc.config import reload_settings
+        reload_settings()
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
+        yield {"sfn": sfn, "arn": arn}
+
+
+def balance_table():
+    return boto3.resource("dynamodb", region_name=REGION).Table(BALANCE_TABLE)
+
+
+def payments_table():
+    return boto3.resource("dynamodb", region_name=REGION).Table(PAYMENTS_TABLE)
+
+
+def put_bill(invoice_id=17, balance="125.50", processed=0, name="Ada Lovelace"):
+    balance_table().put_item(Item={"InvoiceID": invoice_id, "CustomerName": name, "Balance": Decimal(balance),
+                                   "IsProcessed": processed})
+
+
+def pay_event(key="key-1", **overrides):
+    body = {"InvoiceID": 17, "BillersName": "Ada Lovelace", "BillingAmount": "125.50", "CardNumber": CARD,
+            "ExpiryDate": "12/39", "EmailId": "ada@example.com", "PhnNumber": "+15551234567", "Choices": "both"}
+    body.update(overrides)
+    headers = {"idempotency-key": key} if key else {}
+    return api_event("POST", "/paymentbalance", json.dumps(body), headers)
+
+
+def answer(response):
+    return response["statusCode"], json.loads(response["body"])
+
+
+# --- get_balance ---------------------------------------------------------------------------------------------------
+
+def test_get_balance_both_routes(stack):
+    put_bill(balance="42.1", name="Grace, Hopper")
+    get_balance = load_handler("get_balance").handler
+    by_path = get_balance(api_event("GET", "/paymentbalance/17", path_parameters={"InvoiceID": "17"}), None)
+    by_query = get_balance(api_event("GET", "/paymentbalance/id", query={"InvoiceID": "17"}), None)
+    assert answer(by_path) == answer(by_query) == (200, {"InvoiceID": 17, "CustomerName": "Grace, Hopper",
+                                                         "Balance": "42.10", "IsProcessed": 0})
+    assert by_path["headers"]["Access-Control-Allow-Origin"] == ORIGIN
+
+
+@pytest.mark.parametrize("raw, status", [("abc", 400), ("0", 400), ("-1", 400), ("1.5", 400), ("1e9", 400),
+                                         (None, 400), ("99", 404)])
+def test_get_balance_errors(stack, raw, status):
+    event = api_event("GET", "/paymentbalance/id", query={"InvoiceID": raw} if raw else None)
+    code, body = answer(load_handler("get_balance").handler(event, None))
+    assert code == status and ("InvoiceID" in body.get("errors", {}) if status == 400 else True)
+
+
+# --- start_payment -------------------------------------------------------------------------------------------------
+
+def test_accepted_payment_starts_one_execution_without_the_card(stack):
+    put_bill()
+    start = load_handler("start_payment").handler
+    code, body = answer(start(pay_event(), None))
+    payment_id = payment_id_for("key-1")
+    assert (code, body) == (202, {"PaymentId": payment_id, "Status": "accepted", "StatusUrl": f"/payments/{payment_id}"})
+    executions = stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]
+    assert [e["name"] for e in executions] == [payment_id]
+    execution_input = json.loads(stack["sfn"].describe_execution(executionArn=executions[0]["executionArn"])["input"])
+    assert execution_input["waitSeconds"] == 3 and execution_input["amount"] == "125.50"
+    assert (execution_input["cardBrand"], execution_input["cardLast4"]) == ("Visa", "1111")
+    item = payments_table().get_item(Key={"PaymentId": payment_id})["Item"]
+    assert CARD not in json.dumps(execution_input) and CARD not in json.dumps(item, default=str)
+    assert item["Status"] == "accepted" and item["ExecutionArn"] == executions[0]["executionArn"]
+
+
+def test_the_same_key_and_body_replays_and_starts_nothing_more(stack):
+    put_bill()
+    start = load_handler("start_payment").handler
+    first, second = answer(start(pay_event(), None)), answer(start(pay_event(), None))
+    assert first == second and first[0] == 202
+    assert len(stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]) == 1
+
+
+def test_the_same_key_with_another_body_is_422(stack):
+    put_bill()
+    start = load_handler("start_payment").handler
+    assert answer(start(pay_event(), None))[0] == 202
+    code, body = answer(start(pay_event(Choices="email"), None))
+    assert code == 422 and "Idempotency-Key" in body["errors"]
+    code, _ = answer(start(pay_event(CardNumber="5555555555554444"), None))
+    assert code == 422
+
+
+def test_a_stored_but_unstarted_payment_is_started_by_the_replay(stack):
+    put_bill()
+    handler = load_handler("start_payment")
+    original = handler.start_workflow
+    handler.start_workflow = lambda item: (_ for _ in ()).throw(RuntimeError("Step Functions is down"))
+    assert answer(handler.handler(pay_event(), None))[0] == 500
+    handler.start_workflow = original
+    assert answer(handler.handler(pay_event(), None))[0] == 202
+    assert len(stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]) == 1
+
+
+@pytest.mark.parametrize("setup, overrides, status, field", [
+    ({}, {"BillingAmount": "1.00"}, 400, "BillingAmount"),
+    ({}, {"CVV": "123"}, 400, "CVV"),
+    ({}, {"CardNumber": "4111111111111112"}, 400, "CardNumber"),
+    ({"processed": 1, "balance": "0"}, {"BillingAmount": "10.00"}, 409, None),
+    ({"invoice_id": 18}, {}, 404, None),
+])
+def test_refusals_start_nothing(stack, setup, overrides, status, field):
+    put_bill(**setup)
+    code, body = answer(load_handler("start_payment").handler(pay_event(**overrides), None))
+    assert code == status and (field is None or field in body["errors"])
+    assert stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"] == []
+    assert payments_table().scan()["Items"] == []
+
+
+def test_a_missing_key_or_body_is_400(stack):
+    start = load_handler("start_payment").handler
+    assert answer(start(pay_event(key=None), None))[0] == 400
+    event = pay_event()
+    event["body"] = "[1, 2]"
+    assert answer(start(event, None))[0] == 400
+
+
+# --- the workflow's functions --------------------------------------------------------------------------------------
+
+def accepted_payment(stack, choices="both", key=None):
+    key = key or str(uuid.uuid4())
+    put_bill()
+    answer(load_handler("start_payment").handler(pay_event(key=key, Choices=choices), None))
+    executions = stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]
+    execution = next(e for e in executions if e["name"] == payment_id_for(key))
+    return json.loads(stack["sfn"].describe_execution(executionArn=execution["executionArn"])["input"])
+
+
+def test_the_commit_wins_once_and_a_repeat_changes_nothing(stack):
+    payment = accepted_payment(stack)
+    process = load_handler("process_payment").handler
+    assert process({"payment": payment, "executionArn": "arn:exec"}, None)["status"] == "paid"
+    assert process({"payment": payment, "executionArn": "arn:exec"}, None)["status"] == "paid"  # a retry
+    bill = balance_table().get_item(Key={"InvoiceID": 17})["Item"]
+    assert (bill["Balance"], bill["IsProcessed"]) == (0, 1)
+    item = payments_table().get_item(Key={"PaymentId": payment["paymentId"]})["Item"]
+    assert item["Status"] == "paid" and item["ExecutionArn"] == "arn:exec" and item["PaidAt"]
+
+
+def test_a_second_payment_of_a_paid_invoice_is_rejected_by_name(stack):
+    first = accepted_payment(stack)
+    second = accepted_payment(stack)  # accepted while the first had not run yet
+    process = load_handler("process_payment").handler
+    process({"payment": first}, None)
+    with pytest.raises(PaymentRejected, match="already paid") as rejected:
+        process({"payment": second}, None)
+    assert type(rejected.value).__name__ == "PaymentRejected"  # the name the workflow's Catch matches
+    assert payments_table().get_item(Key={"PaymentId": second["paymentId"]})["Item"]["Status"] == "accepted"
+
+
+def test_a_changed_balance_rejects_the_payment(stack):
+    payment = accepted_payment(stack)
+    put_bill(balance="130.00")
+    with pytest.raises(PaymentRejected, match="130.00"):
+        load_handler("process_payment").handler({"payment": payment}, None)
+
+
+def test_record_failure_marks_an_uncommitted_payment_failed_with_the_reason(stack):
+    payment = accepted_payment(stack)
+    cause = json.dumps({"errorMessage": "invoice 17 is already paid", "errorType": "PaymentRejected"})
+    payment["error"] = {"Error": "PaymentRejected", "Cause": cause}
+    load_handler("record_failure").handler({"payment": payment, "stage": "payment"}, None)
+    status = load_handler("payment_status").handler(
+        api_event("GET", "/payments/x", path_parameters={"PaymentId": payment["paymentId"]}), None)
+    code, body = answer(status)
+    assert code == 200 and body["Status"] == "failed" and body["Reason"] == "PaymentRejected: invoice 17 is already paid"
+
+
+def test_record_failure_never_marks_a_paid_payment_failed(stack):
+    payment = accepted_payment(stack)
+    load_handler("process_payment").handler({"payment": payment}, None)
+    result = load_handler("record_failure").handler(
+        {"payment": {**payment, "error": {"Error": "States.Timeout"}}, "stage": "payment"}, None)
+    assert result["recorded"] is False
+    assert payments_table().get_item(Key={"PaymentId": payment["paymentId"]})["Item"]["Status"] == "paid"
+
+
+def test_both_alerts_sent_make_the_payment_notified(stack):
+    payment = accepted_payment(stack, choices="both")
+    load_handler("process_payment").handler({"payment": payment}, None)
+    assert load_handler("send_email").handler(payment, None) == {"email": "sent", "status": "paid"}
+    assert load_handler("send_text").handler(payment, None) == {"text": "sent", "status": "notified"}
+    code, body = answer(load_handler("payment_status").handler(
+        api_event("GET", "/payments/x", path_parameters={"PaymentId": payment["paymentId"]}), None))
+    assert code == 200 and body["Status"] == "notified"
+    assert body["Notifications"] == {"email": "sent", "text": "sent"}
+    assert (body["CardBrand"], body["CardLast4"], body["Amount"]) == ("Visa", "1111", "125.50")
+    assert "RequestHash" not in body and "EmailId" not in body
+
+
+def test_a_failed_alert_is_recorded_and_the_payment_stays_paid(stack):
+    payment = accepted_payment(stack, choices="email")
+    load_handler("process_payment").handler({"payment": payment}, None)
+    error = {"Error": "MessageRejected", "Cause": json.dumps({"errorMessage": "Email address is not verified"})}
+    load_handler("record_failure").handler({"payment": {**payment, "error": error}, "stage": "email"}, None)
+    item = payments_table().get_item(Key={"PaymentId": payment["paymentId"]})["Item"]
+    assert item["Status"] == "paid" and item["Notifications"] == {"email": "failed"}
+    assert "not verified" in item["NotificationErrors"]["email"]
+    bill = balance_table().get_item(Key={"InvoiceID": 17})["Item"]
+    assert bill["IsProcessed"] == 1
+
+
+def test_the_alert_says_amount_and_invoice(stack):
+    from payproc.payments import alert_text
+
+    text = alert_text({"amount": "125.50", "invoiceId": 17, "cardBrand": "Visa", "cardLast4": "1111",
+                       "paymentId": "p"})
+    assert "125.50" in text and "17" in text and CARD not in text
+
+
+@pytest.mark.parametrize("payment_id, status", [("0" * 32, 404), ("nothex", 400), ("", 400)])
+def test_payment_status_errors(stack, payment_id, status):
+    event = api_event("GET", "/payments/x", path_parameters={"PaymentId": payment_id})
+    assert answer(load_handler("payment_status").handler(event, None))[0] == status
