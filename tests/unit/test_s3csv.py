@@ -1,0 +1,105 @@
+import io
+import json
+
+import pytest
+
+from payproc.s3csv import MAX_LINE_BYTES, CsvRowReader, HeaderError, RejectedRows, object_from_record, report_key
+
+HEADER = ["InvoiceID", "CustomerName", "Balance", "IsProcessed"]
+
+
+class TrickleStream(io.BytesIO):
+    """Returns at most `size` bytes per read, so line and BOM handling across chunk borders is exercised."""
+
+    def __init__(self, data: bytes, size: int):
+        super().__init__(data)
+        self.size = size
+
+    def read(self, n=-1):
+        return super().read(self.size)
+
+
+def read_all(data: bytes, trickle: int | None = None, **kwargs):
+    rejects = RejectedRows()
+    stream = TrickleStream(data, trickle) if trickle else io.BytesIO(data)
+    reader = CsvRowReader(stream, HEADER, rejects, **kwargs)
+    rows = list(reader)
+    return rows, report_entries(rejects), reader
+
+
+def report_entries(rejects: RejectedRows):
+    rejects._spool.seek(0)
+    return [json.loads(line) for line in rejects._spool.read().decode().splitlines()]
+
+
+@pytest.mark.parametrize("trickle", [None, 1, 2, 7])
+def test_bom_crlf_and_quoted_commas(trickle):
+    data = b'\xef\xbb\xbfInvoiceID,CustomerName,Balance,IsProcessed\r\n1,"Lovelace, Ada",10.50,0\r\n2,Grace,0,1\r\n'
+    rows, rejects, reader = read_all(data, trickle)
+    assert rows == [(2, {"InvoiceID": "1", "CustomerName": "Lovelace, Ada", "Balance": "10.50", "IsProcessed": "0"}),
+                    (3, {"InvoiceID": "2", "CustomerName": "Grace", "Balance": "0", "IsProcessed": "1"})]
+    assert rejects == [] and reader.offset == len(data)
+
+
+def test_bad_bytes_are_one_rejected_row_and_the_file_goes_on():
+    data = b"InvoiceID,CustomerName,Balance,IsProcessed\n1,Bj\xf6rk,1.00,0\n2,Ok,2.00,0\n"
+    rows, rejects, _ = read_all(data)
+    assert [line for line, _ in rows] == [3]
+    assert rejects[0]["line"] == 2 and "UTF-8" in rejects[0]["reason"] and rejects[0]["row"][0] == "1"
+
+
+def test_wrong_column_counts_are_rejected_with_their_line():
+    data = b"InvoiceID,CustomerName,Balance,IsProcessed\n1,a,1,0\n2,Too,Many,Columns,0\n3,few\n4,b,1,0"
+    rows, rejects, _ = read_all(data)
+    assert [line for line, _ in rows] == [2, 5]
+    assert [(entry["line"], entry["row"]) for entry in rejects] == [(3, ["2", "Too", "Many", "Columns", "0"]),
+                                                                  (4, ["3", "few"])]
+
+
+def test_a_quoted_newline_keeps_line_numbers_of_the_file():
+    data = b'InvoiceID,CustomerName,Balance,IsProcessed\n1,"two\nlines",1,0\n2,x,1,0\n\n3,y,1,0\n'
+    rows, _, _ = read_all(data)
+    assert [(line, row["CustomerName"]) for line, row in rows] == [(2, "two\nlines"), (4, "x"), (6, "y")]
+
+
+def test_blank_lines_and_a_missing_final_newline_are_fine():
+    rows, rejects, reader = read_all(b"InvoiceID,CustomerName,Balance,IsProcessed\n\n1,a,1,0")
+    assert [line for line, _ in rows] == [3] and rejects == [] and reader.next_line == 4
+
+
+@pytest.mark.parametrize("data", [b"", b"Invoice,Name\n1,a\n", b"InvoiceID;CustomerName;Balance;IsProcessed\n"])
+def test_a_wrong_or_missing_header_stops_the_file(data):
+    with pytest.raises(HeaderError):
+        read_all(data)
+
+
+def test_a_header_with_spaces_or_crlf_is_accepted():
+    rows, _, _ = read_all(b"InvoiceID, CustomerName ,Balance,IsProcessed\r\n1,a,1,0\r\n")
+    assert len(rows) == 1
+
+
+def test_an_overlong_line_is_rejected_without_holding_it():
+    data = b"InvoiceID,CustomerName,Balance,IsProcessed\n1,a,1,0\n" + b"9" * (MAX_LINE_BYTES * 3) + b"\n2,b,1,0\n"
+    rows, rejects, reader = read_all(data, trickle=4096)
+    assert [line for line, _ in rows] == [2, 4]
+    assert rejects[0]["line"] == 3 and "longer" in rejects[0]["reason"] and reader.offset == len(data)
+
+
+def test_resuming_at_an_offset_continues_where_a_row_ended():
+    data = b'\xef\xbb\xbfInvoiceID,CustomerName,Balance,IsProcessed\n1,a,1,0\n2,"b\nb",1,0\n3,c,1,0\n'
+    rejects = RejectedRows()
+    first = CsvRowReader(io.BytesIO(data), HEADER, rejects)
+    iterator = iter(first)
+    next(iterator)
+    next(iterator)
+    offset, line = first.offset, first.next_line
+    rest = list(CsvRowReader(io.BytesIO(data[offset:]), HEADER, rejects, start_offset=offset, start_line=line))
+    assert rest == [(5, {"InvoiceID": "3", "CustomerName": "c", "Balance": "1", "IsProcessed": "0"})]
+
+
+def test_event_record_keys_are_url_decoded():
+    record = {"s3": {"bucket": {"name": "b"}, "object": {"key": "bills-due/2026-11-23+day%2B1.csv",
+                                                         "eTag": "abc", "size": 10}}}
+    ref = object_from_record(record)
+    assert (ref.bucket, ref.key, ref.etag) == ("b", "bills-due/2026-11-23 day+1.csv", "abc")
+    assert report_key(ref.key) == "bills-due/2026-11-23 day+1.csv.rejected.jsonl"
