@@ -1,0 +1,7 @@
+"""LocalStack Lambda runtime executor that runs Python functions as host processes (no Docker needed).
+
+plugin.py     the entry point LocalStack finds (LAMBDA_RUNTIME_EXECUTOR=process)
+executor.py   runs inside LocalStack: one child process per execution environment
+runtimes.py   which interpreter runs a function (runtime venvs, aliases)
+bootstrap.py  runs inside the child, on the function's runtime venv: imports the handler, runs invokes
+"""

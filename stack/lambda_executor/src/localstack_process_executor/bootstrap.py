@@ -1,0 +1,165 @@
+"""The runtime loop inside one execution environment's process (stdlib only: it runs on the runtime venv).
+
+Started as `python -u -s bootstrap.py <socket fd> <parent pid>` with the function's environment. It talks to
+executor.py over that inherited Unix socket, one JSON object per line:
+  out, once:       {"ready": true}  or  {"error": <AWS error body>} (handler not importable; then it exits)
+  in, per invoke:  {"id", "arn", "payload", "trace", "deadline_ms"}
+  out, per invoke: {"ok": bool, "body": <the response or AWS error body, as a JSON string>}
+stdout/stderr go to a log file the executor reads, so print() and logging need no protocol.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import decimal
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from typing import Any, Callable
+
+Handler = Callable[[Any, Any], Any]
+
+
+class InitError(Exception):
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.body = {"errorMessage": message, "errorType": error_type, "requestId": "", "stackTrace": []}
+
+
+class LambdaContext:
+    """The attributes AWS's Python runtime (awslambdaric) gives a handler's context, with the same types."""
+
+    def __init__(self, request: dict[str, Any]) -> None:
+        self.aws_request_id: str = request["id"]
+        self.invoked_function_arn: str = request["arn"]
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")  # a str on AWS too
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms: float = request["deadline_ms"]
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+
+class _Encoder(json.JSONEncoder):
+    def default(self, o: Any) -> Any:
+        if isinstance(o, decimal.Decimal):  # AWS's runtime serialises Decimal (e.g. from DynamoDB) as a number
+            return float(o)
+        return super().default(o)
+
+
+def load_handler(spec: str) -> Handler:
+    """Import `module.function` (module may be a path: `dir/module.function`), with AWS's init error types."""
+    module_name, _, function_name = spec.rpartition(".")
+    if not module_name:
+        raise InitError("Runtime.MalformedHandlerName", f"Bad handler '{spec}': not enough values to unpack")
+    module_name = module_name.replace("/", ".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from exc
+    except SyntaxError as exc:
+        raise InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}") from exc
+    handler = getattr(module, function_name, None)
+    if not callable(handler):
+        raise InitError("Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'")
+    return handler
+
+
+def error_body(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """The JSON AWS returns for an unhandled exception; frames of this file are the runtime's, so left out."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(frames),
+    }
+
+
+def log_error(body: dict[str, Any]) -> None:
+    # As AWS's runtime does: one log line, "\r"-joined, so CloudWatch shows the traceback as one event.
+    lines = [f"[ERROR] {body['errorType']}: {body['errorMessage']}", "Traceback (most recent call last):"]
+    lines += [frame.rstrip("\n").replace("\n", "\r") for frame in body["stackTrace"]]
+    print("\r".join(lines), file=sys.stderr)
+
+
+def invoke(handler: Handler, request: dict[str, Any]) -> tuple[bool, str]:
+    """Run one invoke; return (ok, body) where body is the JSON response or AWS's error JSON."""
+    os.environ["_X_AMZN_TRACE_ID"] = request.get("trace") or ""
+    try:
+        result = handler(json.loads(request["payload"] or "{}"), LambdaContext(request))
+    except Exception as exc:  # SystemExit/KeyboardInterrupt end the process: the executor reports the exit
+        body = error_body(exc, request["id"])
+        log_error(body)
+        return False, json.dumps(body)
+    try:
+        return True, json.dumps(result, cls=_Encoder)
+    except (TypeError, ValueError) as exc:
+        body = {"errorMessage": f"Unable to marshal response: {exc}", "errorType": "Runtime.MarshalError",
+                "requestId": request["id"], "stackTrace": []}
+        return False, json.dumps(body)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this environment when LocalStack dies, even by SIGKILL: the kernel sends us SIGTERM (Linux
+    PR_SET_PDEATHSIG) and we kill our process group, so whatever the handler started goes too."""
+
+    def end_group(*_: object) -> None:
+        if os.getpgid(0) == os.getpid():  # we lead our own group (the executor starts a new session)
+            os.killpg(0, signal.SIGKILL)
+        os._exit(1)
+
+    signal.signal(signal.SIGTERM, end_group)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: stop() and the socket's end-of-file still end us
+    if os.getppid() != parent_pid:  # LocalStack died before prctl took effect
+        end_group()
+
+
+def serve(channel: socket.socket, handler_spec: str) -> None:
+    reader = channel.makefile("rb")
+
+    def send(message: dict[str, Any]) -> None:
+        sys.stdout.flush()  # the handler's output lands in the log before the executor reads it
+        sys.stderr.flush()
+        channel.sendall(json.dumps(message).encode() + b"\n")
+
+    try:
+        handler = load_handler(handler_spec)
+    except InitError as exc:
+        send({"error": exc.body})
+        return
+    except Exception as exc:  # module code raised at import: AWS reports that exception itself
+        send({"error": error_body(exc, "")})
+        return
+    send({"ready": True})
+    for line in reader:  # ends when the executor closes the socket (stop, or LocalStack gone)
+        ok, body = invoke(handler, json.loads(line))
+        send({"ok": ok, "body": body})
+
+
+def main() -> None:
+    # Python put this file's folder first on sys.path: drop it, so none of the executor's modules leak into
+    # the function's import path (which PYTHONPATH sets to the code, then the layers, then the runtime venv).
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
+    fd, parent_pid = int(sys.argv[1]), int(sys.argv[2])
+    die_with_parent(parent_pid)
+    sys.argv = sys.argv[:1]
+    serve(socket.socket(fileno=fd), os.environ["_HANDLER"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""The executor LocalStack drives: one child process (bootstrap.py on the function's runtime venv) per
+execution environment, reused across invokes. LocalStack asks for another environment when all are busy, so
+concurrent invokes run in parallel processes. Parent and child talk over a Unix socket pair (no port, no HTTP:
+nothing to bind, and a dead child shows up as end-of-file); the child's stdout/stderr go to a log file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import math
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from localstack import config
+from localstack.services.lambda_.invocation.executor_endpoint import NAMESPACE, StatusErrorException
+from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
+from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
+
+from localstack_process_executor import runtimes
+
+LOG = logging.getLogger(__name__)
+BOOTSTRAP = str(Path(__file__).with_name("bootstrap.py"))
+LOOPBACK = "127.0.0.1"
+
+# PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, and LocalStack starts environments from
+# short-lived request threads. So every child is forked by this one long-lived thread.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="process-executor-spawn")
+
+
+def _error(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+class ProcessRuntimeExecutor(RuntimeExecutor):
+    def __init__(self, id: str, function_version: FunctionVersion) -> None:
+        super().__init__(id=id, function_version=function_version)
+        self._env: dict[str, str] = {}
+        self._process: subprocess.Popen | None = None
+        self._channel: socket.socket | None = None
+        self._reader: BinaryIO | None = None
+        self._log: BinaryIO | None = None  # closed with this object, never under a running invoke
+
+    # --- lifecycle -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def prepare_version(cls, function_version: FunctionVersion) -> None:
+        config_ = function_version.config
+        if config_.code:
+            config_.code.prepare_for_execution()  # unzips to get_unzipped_code_location()
+        for layer in config_.layers:
+            layer.code.prepare_for_execution()
+        if not config_.runtime:
+            return  # an image function: start() reports it
+        actual = runtimes.resolve(config_.runtime)
+        if actual != config_.runtime:  # once per function version: LocalStack prepares each version once
+            LOG.warning("Lambda %s declares %s and runs on %s (PROCESS_EXECUTOR_RUNTIME_ALIASES)",
+                        function_version.qualified_arn, config_.runtime, actual)
+        if problem := runtimes.missing_interpreter_message(actual):
+            LOG.error("Lambda %s cannot run: %s", function_version.qualified_arn, problem)
+
+    @classmethod
+    def cleanup_version(cls, function_version: FunctionVersion) -> None:
+        pass  # LocalStack owns the unzipped code; nothing of ours outlives the environments
+
+    def start(self, env_vars: dict[str, Any]) -> None:
+        config_ = self.function_version.config
+        if not config_.runtime or not config_.code:
+            raise StatusErrorException("no runtime", _error("Runtime.InvalidEntrypoint",
+                                       "The process executor runs zip functions only (use the docker stack)."))
+        code = str(config_.code.get_unzipped_code_location())
+        actual = runtimes.resolve(config_.runtime)
+        # /opt/python semantics: each layer's python/ (and its site-packages); later layers win, as when AWS
+        # unpacks them over each other; the code comes first, the runtime venv's boto3 last.
+        layer_dirs = [layer.code.get_unzipped_code_location() / "python" for layer in reversed(config_.layers)]
+        version = actual.removeprefix("python")
+        paths = [code] + [str(p) for d in layer_dirs for p in (d / f"lib/python{version}/site-packages", d)]
+        # A fresh environment, not LocalStack's: nothing of its venv (PYTHONPATH, VIRTUAL_ENV...) leaks in.
+        # AWS_ENDPOINT_URL comes with env_vars: LocalStack builds it from get_endpoint_from_executor() (loopback).
+        self._env = {"PATH": f"{runtimes.interpreter(actual).parent}:/usr/local/bin:/usr/bin:/bin",
+                     "LANG": "C.UTF-8", **{k: str(v) for k, v in env_vars.items()},
+                     "LAMBDA_TASK_ROOT": code, "PYTHONPATH": os.pathsep.join(paths),
+                     "AWS_EXECUTION_ENV": f"AWS_Lambda_{actual}"}
+        # The log file is opened O_APPEND so it can be emptied after each invoke while the child writes to it.
+        self._log = tempfile.TemporaryFile(prefix=f"lambda-{self.id}-", buffering=0)
+        fcntl.fcntl(self._log.fileno(), fcntl.F_SETFL, os.O_APPEND)
+        self._spawn()
+
+    def _spawn(self) -> None:
+        actual = runtimes.resolve(self.function_version.config.runtime)
+        if problem := runtimes.missing_interpreter_message(actual):
+            raise StatusErrorException(problem, _error("Runtime.InvalidRuntime", problem))
+        parent, child = socket.socketpair()
+        command = [str(runtimes.interpreter(actual)), "-u", "-s", BOOTSTRAP, str(child.fileno()), str(os.getpid())]
+        try:
+            self._process = _SPAWNER.submit(
+                subprocess.Popen, command, env=self._env, cwd=self._env["LAMBDA_TASK_ROOT"],
+                stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, pass_fds=(child.fileno(),),
+                start_new_session=True,  # its own process group: stop() kills whatever the handler started too
+            ).result()
+        finally:
+            child.close()
+        self._channel, self._reader = parent, parent.makefile("rb")
+        parent.settimeout(config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT)
+        hello = self._receive()
+        if not hello or "error" in hello:  # init failed: as on AWS, the invoke returns it and the next one retries
+            code = self._kill()
+            body = json.dumps(hello["error"]).encode() if hello else self._exit_error("", code or 0)
+            LOG.warning("Lambda %s failed to start: %s\n%s", self.function_version.qualified_arn, body,
+                        self._take_logs())
+            raise StatusErrorException("Environment startup failed", body)
+
+    def stop(self) -> None:
+        self._kill()
+
+    def _kill(self) -> int | None:
+        """Kill the process group; return the child's exit code (negative: the signal), None if none ran.
+        May race with invoke(): killing first makes its read end at end-of-file before the socket is closed."""
+        process, channel, reader = self._process, self._channel, self._reader
+        self._process = self._channel = self._reader = None
+        code = None
+        if process:
+            try:  # the group id is the child's pid (new session); not reused until wait() reaps the child
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            code = process.wait()
+        if channel:
+            reader.close()
+            channel.close()
+        return code
+
+    # --- invoke ---------------------------------------------------------------------------------------------
+
+    def invoke(self, payload: dict[str, str]) -> InvocationResult:
+        if not self._process or self._process.poll() is not None:
+            self._spawn()  # the previous process timed out or crashed: a fresh one, as AWS resets the sandbox
+        request_id, timeout = payload["invoke-id"], self.function_version.config.timeout
+        started = time.monotonic()
+        try:
+            self._send({"id": request_id, "arn": payload["invoked-function-arn"], "payload": payload["payload"],
+                        "trace": payload.get("trace-id"), "deadline_ms": time.time() * 1000 + timeout * 1000})
+            self._channel.settimeout(timeout)
+            reply = self._receive()
+        except TimeoutError:
+            self._kill()
+            message = f"Task timed out after {timeout:.2f} seconds"
+            stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            logs = self._take_logs() + f"{stamp} {request_id} {message}\n"
+            body = _error("Sandbox.Timedout", f"RequestId: {request_id} Error: {message}")
+            return self._result(request_id, body, True, logs, started)
+        except (OSError, ValueError, AttributeError):  # stop() killed it and closed the socket meanwhile
+            reply = None
+        if reply is None:  # the process died (os._exit, segfault, OOM kill, stop()...)
+            code = self._kill()
+            body = self._exit_error(request_id, -signal.SIGKILL if code is None else code)
+            return self._result(request_id, body, True, self._take_logs(), started)
+        return self._result(request_id, reply["body"].encode(), not reply["ok"], self._take_logs(), started)
+
+    def _result(self, request_id: str, body: bytes, is_error: bool, logs: str, started: float) -> InvocationResult:
+        # The START/END/REPORT lines AWS writes around each invoke's output in CloudWatch Logs.
+        ms = (time.monotonic() - started) * 1000
+        report = (f"REPORT RequestId: {request_id}\tDuration: {ms:.2f} ms\tBilled Duration: {math.ceil(ms)} ms\t"
+                  f"Memory Size: {self.function_version.config.memory_size} MB\n")
+        start = f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}\n"
+        return InvocationResult(request_id, body, is_error, f"{start}{logs}END RequestId: {request_id}\n{report}")
+
+    @staticmethod
+    def _exit_error(request_id: str, code: int) -> bytes:
+        # Worded as AWS words it (its runtime API is written in Go): "exit status 3", "signal: killed".
+        how = f"signal: {signal.strsignal(-code).lower()}" if code < 0 else f"exit status {code}"
+        return _error("Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited with error: {how}")
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self._channel.sendall(json.dumps(message).encode() + b"\n")
+
+    def _receive(self) -> dict[str, Any] | None:
+        """The child's next message; None when it has gone (end of file). TimeoutError after the timeout."""
+        line = self._reader.readline()  # after a timeout the reader is unusable, but the child is killed anyway
+        return json.loads(line) if line.endswith(b"\n") else None
+
+    def _take_logs(self) -> str:
+        """What the child wrote since the last call, then empty the file (a warm environment can live long)."""
+        data = self.get_logs()
+        if data:
+            os.ftruncate(self._log.fileno(), 0)
+        return data
+
+    # --- addresses LocalStack asks for ------------------------------------------------------------------------
+
+    def get_logs(self) -> str:
+        if not self._log:
+            return ""
+        fd = self._log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
+    def get_address(self) -> str:
+        return LOOPBACK
+
+    def get_endpoint_from_executor(self) -> str:
+        return LOOPBACK  # so the AWS_ENDPOINT_URL LocalStack gives the function is the loopback gateway
+
+    def get_runtime_endpoint(self) -> str:
+        # Only reaches the function as LOCALSTACK_RUNTIME_ENDPOINT; our child answers over its socket instead.
+        return f"http://{LOOPBACK}:{config.GATEWAY_LISTEN[0].port}{NAMESPACE}/{self.id}"

@@ -1,0 +1,257 @@
+"""The Lambda executor (stack/lambda_executor, LAMBDA_RUNTIME_EXECUTOR=process) seen from outside, through boto3:
+what a user of a Lambda execution environment would notice. Needs a running stack at AWS_ENDPOINT_URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import time
+import urllib.request
+import uuid
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+
+RUN = uuid.uuid4().hex[:8]
+ROLE_ARN = "arn:aws:iam::000000000000:role/lambda-executor-test"  # LocalStack does not enforce IAM
+
+
+def answers(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def endpoint(request) -> str:
+    """The stack at AWS_ENDPOINT_URL; if none answers there, the suite's own fixture starts one."""
+    url = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    if not answers(url):
+        url = request.getfixturevalue("stack_endpoint")
+    return url
+
+
+@pytest.fixture(scope="session")
+def clients(endpoint):
+    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    return {name: session.client(name, endpoint_url=endpoint) for name in ("lambda", "logs")}
+
+
+@pytest.fixture(scope="session")
+def lam(clients):
+    return clients["lambda"]
+
+
+@pytest.fixture(scope="session")
+def make_function(lam):
+    """make_function(source, **create_function_overrides) -> name of an Active function; all deleted at the end."""
+    created: list[str] = []
+
+    def make(source: str, **overrides) -> str:
+        name = f"lx-{RUN}-{len(created)}"
+        arguments = dict(FunctionName=name, Runtime="python3.13", Role=ROLE_ARN, Handler="handler.handler",
+                         Code={"ZipFile": zipped({"handler.py": source})}, Timeout=5)
+        lam.create_function(**{**arguments, **overrides})
+        created.append(name)
+        lam.get_waiter("function_active_v2").wait(FunctionName=name)
+        return name
+
+    yield make
+    for name in created:
+        lam.delete_function(FunctionName=name)
+
+
+def zipped(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return buffer.getvalue()
+
+
+def invoke(lam, name: str, event: dict | None = None) -> tuple[dict, object]:
+    """(the raw boto3 response, its decoded payload)"""
+    response = lam.invoke(FunctionName=name, Payload=json.dumps(event or {}).encode(), LogType="Tail")
+    return response, json.loads(response["Payload"].read())
+
+
+PROBE = """
+import os, sys, time
+
+COUNT = 0  # module state survives between invokes of a warm environment
+
+def handler(event, context):
+    global COUNT
+    COUNT += 1
+    if event.get("crash"):
+        os._exit(3)
+    time.sleep(event.get("sleep", 0))
+    return {
+        "pid": os.getpid(), "count": COUNT, "started": time.time() - event.get("sleep", 0), "ended": time.time(),
+        "context": {name: getattr(context, name) for name in (
+            "function_name", "function_version", "invoked_function_arn", "memory_limit_in_mb",
+            "aws_request_id", "log_group_name", "log_stream_name")},
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "env": dict(os.environ), "version": list(sys.version_info[:2]),
+    }
+"""
+
+
+def test_result_context_and_environment(lam, make_function):
+    name = make_function(PROBE, Environment={"Variables": {"GREETING": "hello"}}, MemorySize=256)
+    response, result = invoke(lam, name)
+    assert "FunctionError" not in response
+    context, env = result["context"], result["env"]
+    assert context["function_name"] == name
+    assert context["function_version"] == "$LATEST"
+    assert context["invoked_function_arn"].endswith(f":function:{name}")
+    assert context["memory_limit_in_mb"] == "256"  # a str, as AWS gives it
+    assert context["aws_request_id"] == response["ResponseMetadata"]["RequestId"]
+    assert context["log_group_name"] == f"/aws/lambda/{name}"
+    assert context["log_stream_name"]
+    assert 0 < result["remaining_ms"] <= 5000
+    assert env["GREETING"] == "hello"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == name and env["AWS_REGION"] == "us-east-1"
+    assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"]
+    assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert os.path.isfile(os.path.join(env["LAMBDA_TASK_ROOT"], "handler.py"))
+
+
+def test_warm_environment_is_reused(lam, make_function):
+    name = make_function(PROBE)
+    _, first = invoke(lam, name)
+    _, second = invoke(lam, name)
+    assert second["pid"] == first["pid"]
+    assert second["count"] == first["count"] + 1
+
+
+def test_boto3_inside_the_function_reaches_the_stack(lam, make_function):
+    source = """
+import boto3
+
+def handler(event, context):
+    return boto3.client("lambda").get_function(FunctionName=context.function_name)["Configuration"]["FunctionName"]
+"""
+    name = make_function(source)
+    response, result = invoke(lam, name)
+    assert "FunctionError" not in response, result
+    assert result == name
+
+
+def test_only_boto3_and_the_function_code_are_importable(lam, make_function):
+    source = """
+import importlib.util, sys
+
+def handler(event, context):
+    names = ["boto3", "botocore", "localstack", "plux", "localstack_process_executor", "pytest", "requests"]
+    return {"found": {n: importlib.util.find_spec(n) is not None for n in names}, "path": sys.path}
+"""
+    name = make_function(source)
+    _, result = invoke(lam, name)
+    found = result["found"]
+    assert found["boto3"] and found["botocore"]
+    assert not any(found[n] for n in ("localstack", "plux", "localstack_process_executor", "pytest", "requests"))
+    assert not any("lsvenv" in p or "lambda_executor" in p for p in result["path"])
+
+
+def test_layer_python_dir_is_on_the_path(lam, make_function):
+    layer = lam.publish_layer_version(
+        LayerName=f"lx-{RUN}-layer",
+        Content={"ZipFile": zipped({"python/shared_bits.py": "ANSWER = 42\n"})},
+        CompatibleRuntimes=["python3.13"],
+    )
+    source = "import shared_bits\n\ndef handler(event, context):\n    return shared_bits.ANSWER\n"
+    name = make_function(source, Layers=[layer["LayerVersionArn"]])
+    response, result = invoke(lam, name)
+    assert "FunctionError" not in response, result
+    assert result == 42
+
+
+def test_handler_exception_is_a_function_error(lam, make_function):
+    source = "def handler(event, context):\n    raise ValueError('card declined: ' + event['why'])\n"
+    name = make_function(source)
+    response, error = invoke(lam, name, {"why": "insufficient funds"})
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "card declined: insufficient funds"
+    assert len(error["stackTrace"]) == 1  # the handler's frame only, none of the runtime's
+    assert 'handler.py", line 2, in handler' in error["stackTrace"][0]
+    assert "raise ValueError" in error["stackTrace"][0]
+    assert "[ERROR] ValueError: card declined" in base64.b64decode(response["LogResult"]).decode()
+
+
+def test_missing_handler_module_is_an_import_error(lam, make_function):
+    name = make_function("x = 1\n", Handler="nowhere.handler")
+    response, error = invoke(lam, name)
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ImportModuleError"
+    assert "Unable to import module 'nowhere'" in error["errorMessage"]
+
+
+def test_timeout_kills_the_invoke_and_the_next_one_runs(lam, make_function):
+    name = make_function(PROBE, Timeout=1)
+    started = time.monotonic()
+    response, error = invoke(lam, name, {"sleep": 3})
+    elapsed = time.monotonic() - started
+    assert response["FunctionError"] == "Unhandled"
+    assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+    assert elapsed < 2.5, f"the invoke was not cut at the timeout ({elapsed:.2f} s)"
+    response, result = invoke(lam, name)
+    assert "FunctionError" not in response and result["count"] == 1  # a fresh process
+
+
+def test_concurrent_invokes_run_in_parallel(lam, make_function):
+    name = make_function(PROBE)
+    invoke(lam, name)  # one warm environment; the second invoke needs a second one
+    with ThreadPoolExecutor(2) as pool:
+        results = [payload for _, payload in pool.map(lambda _: invoke(lam, name, {"sleep": 1.5}), range(2))]
+    first, second = sorted(results, key=lambda r: r["started"])
+    assert first["pid"] != second["pid"]
+    assert second["started"] < first["ended"], "the two invokes did not overlap in time"
+
+
+def test_print_reaches_cloudwatch_logs(lam, make_function, clients):
+    marker = f"payment-log-{uuid.uuid4().hex}"
+    name = make_function(f"def handler(event, context):\n    print('{marker}')\n    return 1\n")
+    response, _ = invoke(lam, name)
+    assert marker in base64.b64decode(response["LogResult"]).decode()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            events = clients["logs"].filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+        except clients["logs"].exceptions.ResourceNotFoundException:
+            events = []
+        if any(marker in event["message"] for event in events):
+            return
+        time.sleep(0.5)
+    pytest.fail(f"{marker} did not reach CloudWatch Logs")
+
+
+def test_crashed_process_is_reported_and_replaced(lam, make_function):
+    name = make_function(PROBE)
+    _, before = invoke(lam, name)
+    response, error = invoke(lam, name, {"crash": True})
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ExitError"
+    assert "exit status 3" in error["errorMessage"]
+    response, after = invoke(lam, name)
+    assert "FunctionError" not in response
+    assert after["pid"] != before["pid"] and after["count"] == 1
+
+
+def test_runtime_alias_runs_the_declared_runtime_on_another_python(lam, make_function):
+    # Terraform's offline provider knows python3.8 at most; the stack maps it (PROCESS_EXECUTOR_RUNTIME_ALIASES).
+    name = make_function(PROBE, Runtime="python3.8")
+    response, result = invoke(lam, name)
+    if response.get("FunctionError"):
+        assert "python3.8" in result["errorMessage"]  # no alias and no python3.8 venv: a clear error
+        pytest.skip(f"this stack does not alias python3.8: {result['errorMessage']}")
+    assert result["version"] >= [3, 9]
+    assert result["env"]["AWS_EXECUTION_ENV"] == f"AWS_Lambda_python{result['version'][0]}.{result['version'][1]}"
