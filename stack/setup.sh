@@ -32,7 +32,8 @@ done_() { local step=$1; shift; fingerprint "$@" >"$stack_dir/.done-$step"; }
 find_python() {  # find_python 3.13 -> path of a python3.13 interpreter, from PATH or pyenv
     local version=$1 candidate
     for candidate in "python$version" "$(pyenv root 2>/dev/null)/versions/$version"*/bin/"python$version"; do
-        if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return 0; fi
+        # `command -v` is not enough: a pyenv shim exists for versions it will then refuse to run.
+        if "$candidate" -c 'import sys' >/dev/null 2>&1; then command -v "$candidate"; return 0; fi
     done
     return 1
 }
