@@ -1,0 +1,136 @@
+"""S3 `salaries/*.csv` upload -> pipe-separated copy in processed/ and the month's salaries in EmployeeSalary.
+
+The rules are in salary_rules.py, the table in salary_ledger.py; this file moves bytes between them and S3.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import logging
+import tempfile
+from contextlib import closing
+from typing import IO, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from payproc.config import get_settings
+from payproc.s3csv import (
+    UTF8_BOM,
+    CsvRowReader,
+    HeaderError,
+    ReadableBytes,
+    RejectedRows,
+    S3ObjectRef,
+    object_from_record,
+    open_object,
+    report_key,
+)
+from salary_ledger import SalaryLedger
+from salary_rules import HEADER, MonthFile, RowError, is_salary_file, month_of, processed_key
+
+log = logging.getLogger()
+log.setLevel(logging.INFO)
+
+PSV_CONTENT_TYPE = "text/plain; charset=utf-8"
+PSV_SPOOL_BYTES = 8 * 1024 * 1024  # a larger copy spills to /tmp instead of memory
+WHOLE_FILE = 0  # the report's line number for a problem of the whole file rather than one row
+
+
+class EmptyFileError(HeaderError):
+    """The object holds nothing (at most a BOM): a no-op, not a wrong header."""
+
+
+@functools.cache
+def _clients() -> tuple[Any, SalaryLedger]:
+    # Created once per container: the environment and endpoint never change during its life.
+    return boto3.client("s3"), SalaryLedger(boto3.client("dynamodb"), get_settings().require("salary_table"))
+
+
+def handler(event: dict[str, Any], context: Any = None) -> list[dict[str, Any]]:
+    s3, ledger = _clients()
+    summaries = []
+    for record in event.get("Records", []):
+        summary = process_file(s3, ledger, object_from_record(record))
+        log.info(json.dumps(summary))
+        summaries.append(summary)
+    return summaries
+
+
+def process_file(s3: Any, ledger: SalaryLedger, ref: S3ObjectRef) -> dict[str, Any]:
+    """Process one uploaded object; return a summary of what happened (the handler logs it)."""
+    summary: dict[str, Any] = {"key": ref.key}
+    if not is_salary_file(ref.key):
+        return summary | {"outcome": "ignored", "why": "not a .csv under salaries/"}
+    month = month_of(ref.key)
+    if month is None:
+        reason = "no month (YYYY-MM) in the file name or its folders, so the file cannot be counted"
+        _report_whole_file(s3, ref, reason)
+        return summary | {"outcome": "rejected", "why": reason}
+    summary["month"] = month
+    try:
+        body = open_object(s3, ref)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+            raise
+        # The object was replaced after this event; the newer upload's own event processes it.
+        return summary | {"outcome": "superseded", "why": "the object changed since this event"}
+
+    with closing(RejectedRows()) as rejects, tempfile.SpooledTemporaryFile(max_size=PSV_SPOOL_BYTES) as psv_file:
+        try:
+            month_file = read_month(body, month, rejects, psv_file)
+        except EmptyFileError:
+            return summary | {"outcome": "no-op", "why": "empty file"}
+        except HeaderError as error:
+            _report_whole_file(s3, ref, str(error), line=1)
+            return summary | {"outcome": "rejected", "why": str(error)}
+
+        summary |= {"rows_counted": len(month_file.contributions), "rows_rejected": rejects.count}
+        if not month_file.contributions and not rejects.count:
+            return summary | {"outcome": "no-op", "why": "header only"}
+        # Written even when empty: it replaces the report an earlier version of this file may have left.
+        rejects.upload(s3, ref.bucket, report_key(ref.key))
+        if not month_file.contributions:
+            # Replacing the month with nothing because every row is broken would wipe a good month.
+            return summary | {"outcome": "rejected", "why": "no good rows; the month is left as it was"}
+        changed = ledger.replace_month(month, month_file.contributions, ref.key)
+        # The copy goes last, so its appearance in processed/ means the whole file is done.
+        psv_file.seek(0)
+        s3.put_object(Bucket=ref.bucket, Key=processed_key(ref.key), Body=psv_file, ContentType=PSV_CONTENT_TYPE)
+    return summary | {"outcome": "processed", "employees_changed": changed, "processed_key": processed_key(ref.key)}
+
+
+def read_month(body: ReadableBytes, month: str, rejects: RejectedRows, psv_file: IO[bytes]) -> MonthFile:
+    """Read every row: good ones count toward the month and go to the pipe-separated copy, bad ones to rejects."""
+    month_file = MonthFile(month)
+    reader = CsvRowReader(body, HEADER, rejects)
+    psv_text = io.TextIOWrapper(psv_file, encoding="utf-8", newline="", write_through=True)
+    # QUOTE_MINIMAL quotes a value holding '|' (or a quote or line break), so it reads back as one field.
+    psv = csv.writer(psv_text, delimiter="|", lineterminator="\n")
+    try:
+        psv.writerow(HEADER)
+        for line, row in reader:
+            try:
+                month_file.add(line, row)
+            except RowError as error:
+                rejects.add(line, row, str(error))
+            else:
+                psv.writerow([row[column] for column in HEADER])  # as written in the file, not reformatted
+    except HeaderError as error:
+        # payproc.s3csv raises one HeaderError for an empty file and a wrong header; only an empty file leaves
+        # the reader at offset 0 (or just past a BOM).
+        if reader.offset <= len(UTF8_BOM):
+            raise EmptyFileError(str(error)) from None
+        raise
+    finally:
+        psv_text.detach()  # hand the bytes back to the caller without closing them
+    return month_file
+
+
+def _report_whole_file(s3: Any, ref: S3ObjectRef, reason: str, line: int = WHOLE_FILE) -> None:
+    with closing(RejectedRows()) as rejects:
+        rejects.add(line, [], reason)
+        rejects.upload(s3, ref.bucket, report_key(ref.key))

@@ -1,0 +1,3 @@
+from seed.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""Monthly salary files in the deployed salary bucket: .psv copies, reports and totals (S3 -> Lambda -> DynamoDB).
+
+Runs against the deployed local stack: SALARY_BUCKET and SALARY_TABLE name the bucket and table (Terraform outputs),
+AWS_ENDPOINT_URL the stack. Skipped when they are unset. A month's file is the whole payroll of that month, so each
+test uses a year and an employee-id range of its own: reruns against the same stack (and `make seed`'s data) never
+replace each other's months.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import time
+from collections import defaultdict
+from decimal import Decimal
+
+import boto3
+import pytest
+
+from seed.salaries import SalariesSpec, salary_csv, year_of_rows
+from tests.support import wait_for
+
+BUCKET = os.environ.get("SALARY_BUCKET")
+TABLE = os.environ.get("SALARY_TABLE")
+pytestmark = pytest.mark.skipif(
+    not (BUCKET and TABLE and os.environ.get("AWS_ENDPOINT_URL")),
+    reason="set SALARY_BUCKET, SALARY_TABLE and AWS_ENDPOINT_URL to run against a deployed stack",
+)
+PROCESSING_TIMEOUT = 60.0
+HEADER_LINE = "EmpID,EmpName,EmpSalary\n"
+Totals = dict[tuple[int, str], Decimal]
+
+
+@pytest.fixture
+def s3():
+    return boto3.client("s3", region_name="us-east-1")
+
+
+@pytest.fixture
+def table():
+    return boto3.resource("dynamodb", region_name="us-east-1").Table(TABLE)
+
+
+@pytest.fixture
+def run_space() -> tuple[int, int]:
+    """A (year, first employee id) no other run uses: the year keeps months apart, the ids keep totals apart."""
+    year = random.randint(2100, 9999)
+    first_id = int(time.time() * 1000) % 10**10 * 1000 + random.randrange(1000)
+    return year, first_id
+
+
+def sums_of(files: dict[str, str]) -> Totals:
+    expected: Totals = defaultdict(Decimal)
+    for text in files.values():
+        for row in csv.DictReader(io.StringIO(text)):
+            expected[(int(row["EmpID"]), row["EmpName"])] += Decimal(row["EmpSalary"])
+    return dict(expected)
+
+
+def read_totals(table, employees) -> Totals:
+    found = {}
+    for emp_id, name in employees:
+        item = table.get_item(Key={"EmpID": emp_id, "EmpName": name}, ConsistentRead=True).get("Item")
+        if item:
+            found[(emp_id, name)] = item["TotalSalary"]
+    return found
+
+
+def wait_for_totals(table, expected: Totals) -> None:
+    wait_for(lambda: read_totals(table, expected) == expected, timeout=PROCESSING_TIMEOUT, interval=1.0)
+
+
+def head(s3, key: str) -> dict | None:
+    try:
+        return s3.head_object(Bucket=BUCKET, Key=key)
+    except s3.exceptions.ClientError:
+        return None
+
+
+def processed_key(key: str) -> str:
+    folder, _, name = key.rpartition("/")
+    return f"processed/{folder}/processed_{name.removesuffix('.csv')}.psv"
+
+
+def wait_until_processed(s3, key: str, after: float = 0.0) -> dict:
+    """The .psv copy is written last, so one newer than `after` means the upload is fully processed."""
+
+    def fresh_copy():
+        found = head(s3, processed_key(key))
+        return found if found and found["LastModified"].timestamp() >= after else None
+
+    return wait_for(fresh_copy, timeout=PROCESSING_TIMEOUT, interval=1.0)
+
+
+def upload(s3, key: str, text: str) -> None:
+    s3.put_object(Bucket=BUCKET, Key=key, Body=text.encode())
+
+
+def test_a_year_totals_a_replayed_month_and_a_corrected_month(s3, table, run_space):
+    year, first_id = run_space
+    rows = year_of_rows(SalariesSpec(year=year, employees=20, start_id=first_id, seed=first_id))
+    files = {key: salary_csv(month) for key, month in rows.items()}
+    for key, text in files.items():
+        upload(s3, key, text)
+    wait_for_totals(table, sums_of(files))
+
+    # The same month uploaded again: once it is processed, the totals are what they were.
+    replayed = f"salaries/{year}-05.csv"
+    before = wait_until_processed(s3, replayed)["LastModified"].timestamp()
+    time.sleep(1.1)  # S3 times have whole seconds: make the replay's copy visibly newer
+    upload(s3, replayed, files[replayed])
+    wait_until_processed(s3, replayed, after=before + 1)
+    assert read_totals(table, sums_of(files)) == sums_of(files)
+
+    # A corrected March: every salary one cent higher replaces March's contribution, it does not add to it.
+    march = f"salaries/{year}-03.csv"
+    files[march] = salary_csv([(emp_id, name, salary + Decimal("0.01")) for emp_id, name, salary in rows[march]])
+    upload(s3, march, files[march])
+    wait_for_totals(table, sums_of(files))
+
+
+def test_the_psv_copy_reads_back_to_exactly_the_csv_rows(s3, table, run_space):
+    year, first_id = run_space
+    key = f"salaries/{year}-01.csv"
+    text = (HEADER_LINE + f'{first_id},"Lovelace, Ada",6000.10\n{first_id + 1},"Pipe | Person",5555.00\n'
+            f'{first_id + 2},"Quote ""Q"" Person",7777\n')
+    upload(s3, key, text)
+    wait_until_processed(s3, key)
+    psv = s3.get_object(Bucket=BUCKET, Key=processed_key(key))["Body"].read().decode()
+    assert list(csv.reader(io.StringIO(psv), delimiter="|")) == list(csv.reader(io.StringIO(text)))
+    piped = (first_id + 1, "Pipe | Person")
+    assert read_totals(table, [piped]) == {piped: Decimal("5555.00")}
+
+
+def test_bad_rows_are_reported_and_good_rows_still_count(s3, table, run_space):
+    year, first_id = run_space
+    key = f"salaries/{year}-02.csv"
+    good = f"{first_id},Good One,6000.00\n{first_id + 5},Good Two,5555.55\n"
+    bad = (f"{first_id + 1},,6000.00\n{first_id + 2},Not Money,six\n"
+           f"{first_id + 3},Negative,-1.00\n{first_id + 4},Short\n")
+    upload(s3, key, HEADER_LINE + good + bad)
+    wait_until_processed(s3, key)
+    report = s3.get_object(Bucket=BUCKET, Key=key + ".rejected.jsonl")["Body"].read().decode()
+    entries = [json.loads(line) for line in report.splitlines()]
+    assert [entry["line"] for entry in entries] == [4, 5, 6, 7]
+    assert all(entry["reason"] for entry in entries)
+    expected = {(first_id, "Good One"): Decimal("6000.00"), (first_id + 5, "Good Two"): Decimal("5555.55")}
+    assert read_totals(table, expected) == expected
+    assert read_totals(table, [(first_id + 2, "Not Money"), (first_id + 3, "Negative")]) == {}

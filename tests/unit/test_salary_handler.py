@@ -1,0 +1,242 @@
+"""The salary function's AWS I/O under moto: S3 event in; .psv copy, report and totals out."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import sys
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from payproc.config import reload_settings
+from seed.salaries import SalariesSpec, salary_csv, year_of_rows
+
+FUNCTION_DIR = Path(__file__).resolve().parents[2] / "functions" / "salary_files"
+SIBLING_MODULES = ("salary_rules", "salary_ledger")
+BUCKET, TABLE = "test-salary-files", "test-EmployeeSalary"
+HEADER_LINE = "EmpID,EmpName,EmpSalary\n"
+
+
+@pytest.fixture(scope="module")
+def function():
+    """The handler imported as Lambda imports it (its folder first on sys.path, under its own module name), and its
+    sibling modules forgotten afterwards so another function's modules of the same names are never shadowed."""
+    sys.path.insert(0, str(FUNCTION_DIR))
+    try:
+        spec = importlib.util.spec_from_file_location("salary_files_handler_under_test", FUNCTION_DIR / "handler.py")
+        handler = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = handler
+        spec.loader.exec_module(handler)
+        yield SimpleNamespace(handler=handler, ledger=sys.modules["salary_ledger"])
+    finally:
+        sys.path.remove(str(FUNCTION_DIR))
+        for name in (*SIBLING_MODULES, "salary_files_handler_under_test"):
+            sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def aws(monkeypatch, function):
+    # tests/conftest.py points every client at the local stack; moto only answers AWS's own endpoints.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("SALARY_TABLE", TABLE)
+    reload_settings()
+    function.handler._clients.cache_clear()
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "EmpID", "KeyType": "HASH"}, {"AttributeName": "EmpName", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "EmpID", "AttributeType": "N"},
+                                  {"AttributeName": "EmpName", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield SimpleNamespace(s3=s3, table=boto3.resource("dynamodb").Table(TABLE))
+    function.handler._clients.cache_clear()
+    reload_settings()
+
+
+@pytest.fixture
+def upload(aws, function):
+    """Put an object and deliver its S3 event to the handler (key URL-encoded as S3 sends it); return the summary."""
+
+    def put_and_deliver(key: str, text: str | bytes) -> dict:
+        body = text.encode() if isinstance(text, str) else text
+        etag = aws.s3.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"]
+        return deliver(key, etag, len(body))
+
+    def deliver(key: str, etag: str, size: int) -> dict:
+        record = {"eventName": "ObjectCreated:Put",
+                  "s3": {"bucket": {"name": BUCKET}, "object": {"key": quote_plus(key), "eTag": etag, "size": size}}}
+        [summary] = function.handler.handler({"Records": [record]})
+        return summary
+
+    put_and_deliver.deliver = deliver
+    return put_and_deliver
+
+
+def totals(aws) -> dict[tuple[int, str], Decimal]:
+    """Every employee's total (contribution items, under negative month keys, left out)."""
+    items = aws.table.scan(ConsistentRead=True)["Items"]
+    return {(int(i["EmpID"]), i["EmpName"]): i["TotalSalary"] for i in items if i["EmpID"] > 0}
+
+
+def sums_of(files: dict[str, str]) -> dict[tuple[int, str], Decimal]:
+    """What the totals must be: each employee's salaries added up from the CSV texts."""
+    expected: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for text in files.values():
+        for row in csv.DictReader(io.StringIO(text)):
+            expected[(int(row["EmpID"]), row["EmpName"])] += Decimal(row["EmpSalary"])
+    return dict(expected)
+
+
+def read_object(aws, key: str) -> bytes | None:
+    try:
+        return aws.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    except aws.s3.exceptions.NoSuchKey:
+        return None
+
+
+def report(aws, key: str) -> list[dict] | None:
+    body = read_object(aws, key + ".rejected.jsonl")
+    return None if body is None else [json.loads(line) for line in body.decode().splitlines()]
+
+
+def test_a_year_of_files_totals_replays_and_a_corrected_month(aws, upload):
+    # 30 employees: enough for two transactions a month; moto copies the whole table for every transaction.
+    files = {key: salary_csv(rows) for key, rows in year_of_rows(SalariesSpec(year=2026, employees=30, seed=5)).items()}
+    for key, text in files.items():
+        assert upload(key, text)["outcome"] == "processed"
+    assert totals(aws) == sums_of(files)
+    assert len(totals(aws)) == 30
+
+    # The same month again (a re-upload, or S3 delivering the event twice): nothing changes.
+    assert upload("salaries/2026-05.csv", files["salaries/2026-05.csv"])["employees_changed"] == 0
+    assert totals(aws) == sums_of(files)
+
+    # A corrected March: one salary changed, one employee dropped, one name fixed (a new key in the table).
+    march = list(csv.reader(io.StringIO(files["salaries/2026-03.csv"])))
+    march[1][2] = "5555.55"
+    dropped = march.pop(2)
+    march[3][1] = "Renamed Person"
+    corrected = "".join(",".join(r) + "\n" for r in march)
+    assert upload("salaries/2026-03.csv", corrected)["employees_changed"] == 4
+    files["salaries/2026-03.csv"] = corrected
+    expected = sums_of(files)
+    assert totals(aws) == expected
+    renamed_id = int(march[3][0])
+    assert (renamed_id, "Renamed Person") in expected and len([k for k in expected if k[0] == renamed_id]) == 2
+    assert (int(dropped[0]), dropped[1]) in expected  # still paid in the other eleven months
+
+
+def test_the_psv_reads_back_to_exactly_the_csv_rows(aws, upload):
+    text = HEADER_LINE + '1,"Lovelace, Ada",6000.10\n2,"Pipe | Person",5555.00\n3,"Quote ""Q"" Person",7777\n'
+    summary = upload("salaries/2026-01.csv", text)
+    assert summary["processed_key"] == "processed/salaries/processed_2026-01.psv"
+    psv = read_object(aws, summary["processed_key"]).decode()
+    assert '"Pipe | Person"' in psv and "Lovelace, Ada" in psv
+    assert list(csv.reader(io.StringIO(psv), delimiter="|")) == list(csv.reader(io.StringIO(text)))
+    assert totals(aws)[(2, "Pipe | Person")] == Decimal("5555.00")
+
+
+def test_a_bom_crlf_and_a_url_encoded_key_with_spaces(aws, upload):
+    key = "salaries/acme payroll/2026-02 final.csv"
+    upload(key, "\ufeffEmpID,EmpName,EmpSalary\r\n1,Ada Lovelace,6000.00\r\n")
+    assert totals(aws) == {(1, "Ada Lovelace"): Decimal("6000.00")}
+    assert read_object(aws, "processed/salaries/acme payroll/processed_2026-02 final.psv") is not None
+
+
+def test_bad_rows_go_to_the_report_and_good_rows_still_count(aws, upload):
+    text = (HEADER_LINE + "1,Good One,6000.00\n"
+            "2,,6000.00\n"              # missing name
+            "3,Too,Many,Columns\n"       # wrong column count
+            "4,Not Money,six\n"          # non-numeric
+            "5,Negative,-1.00\n"         # negative
+            "6,Short\n"                  # missing a column
+            "1,Good One,6000.00\n"       # the same employee twice
+            "7,Good Two,5555.55\n")
+    summary = upload("salaries/2026-04.csv", text)
+    assert (summary["rows_counted"], summary["rows_rejected"]) == (2, 6)
+    entries = report(aws, "salaries/2026-04.csv")
+    assert [e["line"] for e in entries] == [3, 4, 5, 6, 7, 8]
+    assert entries[0]["row"] == ["2", "", "6000.00"] and "missing EmpName" in entries[0]["reason"]
+    assert "columns" in entries[1]["reason"] and "EmpSalary" in entries[2]["reason"]
+    assert "already listed" in entries[5]["reason"]
+    assert totals(aws) == {(1, "Good One"): Decimal("6000.00"), (7, "Good Two"): Decimal("5555.55")}
+    psv = read_object(aws, "processed/salaries/processed_2026-04.psv").decode()
+    assert psv == "EmpID|EmpName|EmpSalary\n1|Good One|6000.00\n7|Good Two|5555.55\n"
+
+    # The corrected file has no bad rows: its (empty) report replaces the old one.
+    upload("salaries/2026-04.csv", HEADER_LINE + "1,Good One,6000.00\n7,Good Two,5555.55\n")
+    assert report(aws, "salaries/2026-04.csv") == []
+
+
+@pytest.mark.parametrize("text", [b"", b"\xef\xbb\xbf", HEADER_LINE.encode(), b"EmpID,EmpName,EmpSalary\r\n\r\n"])
+def test_an_empty_or_header_only_file_is_a_no_op(aws, upload, text):
+    upload("salaries/2026-01.csv", HEADER_LINE + "1,Ada Lovelace,6000.00\n")
+    before = aws.table.scan(ConsistentRead=True)["Items"]
+    assert upload("salaries/2026-01.csv", text)["outcome"] == "no-op"
+    assert aws.table.scan(ConsistentRead=True)["Items"] == before
+    assert report(aws, "salaries/2026-01.csv") == []  # still the first run's report: nothing was written
+
+
+def test_a_file_with_only_bad_rows_leaves_its_month_as_it_was(aws, upload):
+    upload("salaries/2026-06.csv", HEADER_LINE + "1,Ada Lovelace,6000.00\n")
+    summary = upload("salaries/2026-06.csv", HEADER_LINE + "1,Ada Lovelace,lots\n")
+    assert summary["outcome"] == "rejected"
+    assert totals(aws) == {(1, "Ada Lovelace"): Decimal("6000.00")}
+    assert len(report(aws, "salaries/2026-06.csv")) == 1
+
+
+def test_a_wrong_header_or_no_month_rejects_the_whole_file_with_a_report(aws, upload):
+    assert upload("salaries/2026-07.csv", "Id,Name,Salary\n1,Ada,6000.00\n")["outcome"] == "rejected"
+    assert [(e["line"], e["row"]) for e in report(aws, "salaries/2026-07.csv")] == [(1, [])]
+    assert "expected the header" in report(aws, "salaries/2026-07.csv")[0]["reason"]
+    assert upload("salaries/payroll.csv", HEADER_LINE + "1,Ada,6000.00\n")["outcome"] == "rejected"
+    [entry] = report(aws, "salaries/payroll.csv")
+    assert entry["line"] == 0 and "no month" in entry["reason"]
+    assert totals(aws) == {}
+
+
+@pytest.mark.parametrize("key", ["processed/salaries/processed_2026-01.psv", "salaries/2026-01.txt",
+                                 "other/2026-01.csv", "salaries/2026-01.csv.rejected.jsonl"])
+def test_other_keys_are_ignored(aws, upload, key):
+    assert upload(key, HEADER_LINE + "1,Ada,6000.00\n")["outcome"] == "ignored"
+    assert totals(aws) == {}
+
+
+def test_an_event_for_an_object_replaced_since_is_left_to_the_newer_event(aws, upload):
+    old_etag = aws.s3.put_object(Bucket=BUCKET, Key="salaries/2026-08.csv", Body=HEADER_LINE + "1,Ada,1.00\n")["ETag"]
+    upload("salaries/2026-08.csv", HEADER_LINE + "1,Ada,2.00\n")
+    assert upload.deliver("salaries/2026-08.csv", old_etag, 10)["outcome"] == "superseded"
+    assert totals(aws) == {(1, "Ada"): Decimal("2.00")}
+
+
+def test_a_writer_that_read_a_stale_month_retries_instead_of_adding_twice(aws, upload, function, monkeypatch):
+    upload("salaries/2026-09.csv", HEADER_LINE + "1,Ada,6000.00\n2,Bob,5555.00\n")
+    ledger = function.ledger.SalaryLedger(boto3.client("dynamodb"), TABLE)
+    real_read, reads = ledger.month_contributions, []
+
+    def first_read_is_stale(month: str) -> dict:
+        # The first read misses what the first run wrote, as a run that raced it would.
+        reads.append(month)
+        return {} if len(reads) == 1 else real_read(month)
+
+    monkeypatch.setattr(ledger, "month_contributions", first_read_is_stale)
+    monkeypatch.setattr(function.ledger.time, "sleep", lambda seconds: None)
+    Employee = sys.modules["salary_rules"].Employee
+    changed = ledger.replace_month("2026-09", {Employee(1, "Ada"): Decimal("6000.00"),
+                                               Employee(2, "Bob"): Decimal("5000.00")}, "salaries/2026-09.csv")
+    assert changed == 1 and len(reads) == 2  # the stale plan was refused, the second one applied
+    assert totals(aws) == {(1, "Ada"): Decimal("6000.00"), (2, "Bob"): Decimal("5000.00")}

@@ -1,0 +1,135 @@
+"""The salary function's rules, without AWS: keys, month, row validation, and how a month is replaced."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+RULES_PATH = Path(__file__).resolve().parents[2] / "functions" / "salary_files" / "salary_rules.py"
+
+
+def load_rules():
+    # Loaded by file path under a name of its own: functions/ holds other functions' modules, and none of them
+    # is a package, so a plain import could pick up the wrong file.
+    spec = importlib.util.spec_from_file_location("salary_files_rules_under_test", RULES_PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
+    spec.loader.exec_module(module)
+    return module
+
+
+rules = load_rules()
+Employee, Change, RowError = rules.Employee, rules.Change, rules.RowError
+ADA, BOB, CY = Employee(1, "Ada Lovelace"), Employee(2, "Bob Smith"), Employee(3, "Cy Young")
+
+
+@pytest.mark.parametrize(
+    ("key", "counts"),
+    [
+        ("salaries/2026-01.csv", True),
+        ("salaries/acme/2026-01.csv", True),
+        ("processed/salaries/processed_2026-01.psv", False),
+        ("salaries/2026-01.csv.rejected.jsonl", False),
+        ("salaries/2026-01.txt", False),
+        ("other/2026-01.csv", False),
+        ("salaries2026-01.csv", False),
+    ],
+)
+def test_only_csv_files_under_salaries_count(key, counts):
+    assert rules.is_salary_file(key) is counts
+
+
+@pytest.mark.parametrize(
+    ("key", "processed"),
+    [
+        ("salaries/2026-01.csv", "processed/salaries/processed_2026-01.psv"),
+        ("salaries/acme/March 2026-03.csv", "processed/salaries/acme/processed_March 2026-03.psv"),
+    ],
+)
+def test_the_processed_copy_keeps_the_relative_path_outside_the_trigger_prefix(key, processed):
+    assert rules.processed_key(key) == processed
+    assert not rules.is_salary_file(processed)
+
+
+@pytest.mark.parametrize(
+    ("key", "month"),
+    [
+        ("salaries/2026-01.csv", "2026-01"),
+        ("salaries/payroll 2026-12 corrected.csv", "2026-12"),
+        ("salaries/2026-03-31.csv", "2026-03"),
+        ("salaries/2026-02/payroll.csv", "2026-02"),  # from the folder when the file name says nothing
+        ("salaries/2025-01/2026-04.csv", "2026-04"),  # the file name wins over its folder
+        ("salaries/payroll.csv", None),
+        ("salaries/2026-13.csv", None),
+        ("salaries/12026-011.csv", None),
+    ],
+)
+def test_the_month_comes_from_the_file_name_then_its_folders(key, month):
+    assert rules.month_of(key) == month
+
+
+def row(emp_id: str = "7", name: str = "Ada Lovelace", salary: str = "6000.50") -> dict[str, str]:
+    return {"EmpID": emp_id, "EmpName": name, "EmpSalary": salary}
+
+
+def test_a_good_row_gives_the_employee_and_an_exact_salary():
+    expected = (Employee(7, "Lovelace, Ada"), Decimal("6000.50"))
+    assert rules.parse_row(row(" 7 ", " Lovelace, Ada ", " 6000.5 ")) == expected
+    assert rules.parse_row(row(salary="0")) == (Employee(7, "Ada Lovelace"), Decimal("0"))
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (row(emp_id=""), "missing EmpID"),
+        (row(name="  "), "missing EmpName"),
+        ({"EmpID": "7"}, "missing EmpName, EmpSalary"),
+        (row(emp_id="0"), "EmpID must be a positive whole number"),
+        (row(emp_id="-7"), "EmpID must be a positive whole number"),
+        (row(emp_id="7.0"), "EmpID must be a positive whole number"),
+        (row(emp_id="٧"), "EmpID must be a positive whole number"),  # a digit, but not an ASCII one
+        (row(salary="abc"), "EmpSalary must be a non-negative amount"),
+        (row(salary="-6000.00"), "EmpSalary must be a non-negative amount"),
+        (row(salary="6000.005"), "at most two decimals"),
+        (row(salary="6,000.00"), "EmpSalary must be"),
+        (row(salary="NaN"), "EmpSalary must be"),
+        (row(salary="1e3"), "EmpSalary must be"),
+    ],
+)
+def test_a_bad_row_is_rejected_with_its_reason(bad, reason):
+    with pytest.raises(RowError, match=reason):
+        rules.parse_row(bad)
+
+
+def test_a_month_file_gathers_each_employees_salary_and_rejects_a_second_row_for_the_same_id():
+    month = rules.MonthFile("2026-01")
+    month.add(2, row("1", "Ada Lovelace", "6000.10"))
+    month.add(3, row("2", "Bob Smith", "5555.00"))
+    with pytest.raises(RowError, match="EmpID 1 is already listed on line 2"):
+        month.add(4, row("1", "Ada Lovelace", "1.00"))
+    assert month.contributions == {ADA: Decimal("6000.10"), BOB: Decimal("5555.00")}
+
+
+def test_replacing_a_month_writes_new_and_changed_employees_and_takes_back_dropped_ones():
+    previous = {ADA: Decimal("6000.10"), BOB: Decimal("5555.00"), CY: Decimal("7000.00")}
+    wanted = {ADA: Decimal("6000.1"), BOB: Decimal("5600.00"), Employee(4, "Di Prince"): Decimal("6100.00")}
+    assert rules.plan_changes(previous, wanted) == [
+        Change(BOB, Decimal("5555.00"), Decimal("5600.00")),
+        Change(CY, Decimal("7000.00"), None),
+        Change(Employee(4, "Di Prince"), None, Decimal("6100.00")),
+    ]
+
+
+def test_the_same_month_again_needs_no_write():
+    month = {ADA: Decimal("6000.10"), BOB: Decimal("5555.00")}
+    assert rules.plan_changes(month, dict(month)) == []
+
+
+def test_a_change_moves_the_total_by_the_exact_difference():
+    assert Change(ADA, Decimal("0.10"), Decimal("0.30")).delta == Decimal("0.20")
+    assert Change(ADA, None, Decimal("6000.10")).delta == Decimal("6000.10")
+    assert Change(ADA, Decimal("6000.10"), None).delta == Decimal("-6000.10")
