@@ -1,7 +1,6 @@
 """Monthly salary files in the deployed salary bucket: .psv copies, reports and totals (S3 -> Lambda -> DynamoDB).
 
-Runs against the deployed local stack: SALARY_BUCKET and SALARY_TABLE name the bucket and table (Terraform outputs),
-AWS_ENDPOINT_URL the stack. Skipped when they are unset. A month's file is the whole payroll of that month, so each
+Runs against the deployed local stack (the `deployment` fixture gives the bucket and table). A month's file is the whole payroll of that month, so each
 test uses a year and an employee-id range of its own: reruns against the same stack (and `make seed`'s data) never
 replace each other's months.
 """
@@ -11,37 +10,48 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import random
 import time
 from collections import defaultdict
 from decimal import Decimal
 
-import boto3
 import pytest
 
 from seed.salaries import SalariesSpec, salary_csv, year_of_rows
 from tests.support import wait_for
 
-BUCKET = os.environ.get("SALARY_BUCKET")
-TABLE = os.environ.get("SALARY_TABLE")
-pytestmark = pytest.mark.skipif(
-    not (BUCKET and TABLE and os.environ.get("AWS_ENDPOINT_URL")),
-    reason="set SALARY_BUCKET, SALARY_TABLE and AWS_ENDPOINT_URL to run against a deployed stack",
-)
 PROCESSING_TIMEOUT = 60.0
 HEADER_LINE = "EmpID,EmpName,EmpSalary\n"
 Totals = dict[tuple[int, str], Decimal]
 
 
-@pytest.fixture
-def s3():
-    return boto3.client("s3", region_name="us-east-1")
+class SalaryBucket:
+    """The deployed salary bucket, as the tests use it."""
+
+    def __init__(self, client, name: str):
+        self.client, self.name = client, name
+
+    def upload(self, key: str, text: str) -> None:
+        self.client.put_object(Bucket=self.name, Key=key, Body=text.encode())
+
+    def head(self, key: str) -> dict | None:
+        try:
+            return self.client.head_object(Bucket=self.name, Key=key)
+        except self.client.exceptions.ClientError:
+            return None
+
+    def read(self, key: str) -> str:
+        return self.client.get_object(Bucket=self.name, Key=key)["Body"].read().decode()
 
 
 @pytest.fixture
-def table():
-    return boto3.resource("dynamodb", region_name="us-east-1").Table(TABLE)
+def s3(aws, deployment) -> SalaryBucket:
+    return SalaryBucket(aws.client("s3"), deployment["salary_bucket"])
+
+
+@pytest.fixture
+def table(aws, deployment):
+    return aws.resource("dynamodb").Table(deployment["salary_table"])
 
 
 @pytest.fixture
@@ -73,13 +83,6 @@ def wait_for_totals(table, expected: Totals) -> None:
     wait_for(lambda: read_totals(table, expected) == expected, timeout=PROCESSING_TIMEOUT, interval=1.0)
 
 
-def head(s3, key: str) -> dict | None:
-    try:
-        return s3.head_object(Bucket=BUCKET, Key=key)
-    except s3.exceptions.ClientError:
-        return None
-
-
 def processed_key(key: str) -> str:
     folder, _, name = key.rpartition("/")
     return f"processed/{folder}/processed_{name.removesuffix('.csv')}.psv"
@@ -89,14 +92,10 @@ def wait_until_processed(s3, key: str, after: float = 0.0) -> dict:
     """The .psv copy is written last, so one newer than `after` means the upload is fully processed."""
 
     def fresh_copy():
-        found = head(s3, processed_key(key))
+        found = s3.head(processed_key(key))
         return found if found and found["LastModified"].timestamp() >= after else None
 
     return wait_for(fresh_copy, timeout=PROCESSING_TIMEOUT, interval=1.0)
-
-
-def upload(s3, key: str, text: str) -> None:
-    s3.put_object(Bucket=BUCKET, Key=key, Body=text.encode())
 
 
 def test_a_year_totals_a_replayed_month_and_a_corrected_month(s3, table, run_space):
@@ -104,21 +103,21 @@ def test_a_year_totals_a_replayed_month_and_a_corrected_month(s3, table, run_spa
     rows = year_of_rows(SalariesSpec(year=year, employees=20, start_id=first_id, seed=first_id))
     files = {key: salary_csv(month) for key, month in rows.items()}
     for key, text in files.items():
-        upload(s3, key, text)
+        s3.upload(key, text)
     wait_for_totals(table, sums_of(files))
 
     # The same month uploaded again: once it is processed, the totals are what they were.
     replayed = f"salaries/{year}-05.csv"
     before = wait_until_processed(s3, replayed)["LastModified"].timestamp()
     time.sleep(1.1)  # S3 times have whole seconds: make the replay's copy visibly newer
-    upload(s3, replayed, files[replayed])
+    s3.upload(replayed, files[replayed])
     wait_until_processed(s3, replayed, after=before + 1)
     assert read_totals(table, sums_of(files)) == sums_of(files)
 
     # A corrected March: every salary one cent higher replaces March's contribution, it does not add to it.
     march = f"salaries/{year}-03.csv"
     files[march] = salary_csv([(emp_id, name, salary + Decimal("0.01")) for emp_id, name, salary in rows[march]])
-    upload(s3, march, files[march])
+    s3.upload(march, files[march])
     wait_for_totals(table, sums_of(files))
 
 
@@ -127,9 +126,9 @@ def test_the_psv_copy_reads_back_to_exactly_the_csv_rows(s3, table, run_space):
     key = f"salaries/{year}-01.csv"
     text = (HEADER_LINE + f'{first_id},"Lovelace, Ada",6000.10\n{first_id + 1},"Pipe | Person",5555.00\n'
             f'{first_id + 2},"Quote ""Q"" Person",7777\n')
-    upload(s3, key, text)
+    s3.upload(key, text)
     wait_until_processed(s3, key)
-    psv = s3.get_object(Bucket=BUCKET, Key=processed_key(key))["Body"].read().decode()
+    psv = s3.read(processed_key(key))
     assert list(csv.reader(io.StringIO(psv), delimiter="|")) == list(csv.reader(io.StringIO(text)))
     piped = (first_id + 1, "Pipe | Person")
     assert read_totals(table, [piped]) == {piped: Decimal("5555.00")}
@@ -141,9 +140,9 @@ def test_bad_rows_are_reported_and_good_rows_still_count(s3, table, run_space):
     good = f"{first_id},Good One,6000.00\n{first_id + 5},Good Two,5555.55\n"
     bad = (f"{first_id + 1},,6000.00\n{first_id + 2},Not Money,six\n"
            f"{first_id + 3},Negative,-1.00\n{first_id + 4},Short\n")
-    upload(s3, key, HEADER_LINE + good + bad)
+    s3.upload(key, HEADER_LINE + good + bad)
     wait_until_processed(s3, key)
-    report = s3.get_object(Bucket=BUCKET, Key=key + ".rejected.jsonl")["Body"].read().decode()
+    report = s3.read(key + ".rejected.jsonl")
     entries = [json.loads(line) for line in report.splitlines()]
     assert [entry["line"] for entry in entries] == [4, 5, 6, 7]
     assert all(entry["reason"] for entry in entries)
