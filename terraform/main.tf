@@ -1,0 +1,275 @@
+# The payment processor, read top to bottom as the architecture diagram (docs/architecture.md):
+#
+#   bills bucket --bills-due/*.csv--> ingest_bills ---------> PaymentBalance table
+#   salary bucket --salaries/*.csv--> salary_files ---------> EmployeeSalary table
+#   site bucket (page + config.js) --> API Gateway --> get_balance | start_payment | payment_status
+#   start_payment --> payment state machine --> process_payment -> send_email (SES) | send_text (SNS) | record_failure
+#                                                                       all of them --> Payments table
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  repo       = "${path.module}/.." # relative, so the paths kept in the state do not depend on the clone's location
+  build_dir  = coalesce(var.build_dir, "${local.repo}/build")
+  account_id = data.aws_caller_identity.current.account_id
+  arn_prefix = "arn:${data.aws_partition.current.partition}"
+
+  names = {
+    bills_bucket     = "${var.name_prefix}-bills-due"
+    salary_bucket    = "${var.name_prefix}-salary-files"
+    site_bucket      = "${var.name_prefix}-site"
+    artifacts_bucket = "${var.name_prefix}-artifacts"
+    balance_table    = "${var.name_prefix}-PaymentBalance"
+    salary_table     = "${var.name_prefix}-EmployeeSalary"
+    payments_table   = "${var.name_prefix}-Payments"
+    state_machine    = "${var.name_prefix}-payment"
+  }
+  # Known before creation, so a function's policy can name its own ARN or the state machine's without a cycle.
+  function_arn_prefix = "${local.arn_prefix}:lambda:${var.region}:${local.account_id}:function:${var.name_prefix}-"
+  state_machine_arn   = "${local.arn_prefix}:states:${var.region}:${local.account_id}:stateMachine:${local.names.state_machine}"
+
+  # Integration URIs from names, not from the function resources: the API deployment is create_before_destroy, which
+  # Terraform extends to everything it depends on; depending on the functions would make a re-created function
+  # (e.g. after a failed apply) conflict with its own name.
+  invoke_arn = { for name in ["get_balance", "start_payment", "payment_status"] :
+  name => "${local.arn_prefix}:apigateway:${var.region}:lambda:path/2015-03-31/functions/${local.function_arn_prefix}${replace(name, "_", "-")}/invocations" }
+
+  # URLs a user opens: AWS's own, or the local stack's (LocalStack serves websites by Host name and APIs by path).
+  # The website host is computed for the same reason as above (AWS's table: older regions use "s3-website-REGION").
+  local_endpoint = trimsuffix(var.local_endpoint, "/")
+  local_port     = try(regex(":([0-9]+)$", local.local_endpoint)[0], "4566")
+  website_dash_regions = ["us-east-1", "us-west-1", "us-west-2", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1",
+  "eu-west-1", "sa-east-1", "us-gov-west-1"]
+  website_host = (contains(local.website_dash_regions, var.region)
+    ? "${local.names.site_bucket}.s3-website-${var.region}.amazonaws.com"
+  : "${local.names.site_bucket}.s3-website.${var.region}.amazonaws.com")
+  site_url = (local.local_endpoint == ""
+    ? "http://${local.website_host}/"
+  : "http://${local.names.site_bucket}.s3-website.localhost.localstack.cloud:${local.local_port}/")
+  allowed_origin = var.allowed_origin != "" ? var.allowed_origin : trimsuffix(local.site_url, "/")
+  api_url = (local.local_endpoint == ""
+    ? module.api.invoke_url
+  : "${local.local_endpoint}/_aws/execute-api/${module.api.id}/${module.api.stage_name}")
+}
+
+# --- data ----------------------------------------------------------------------------------------------------------
+
+module "bills_bucket" {
+  source        = "./modules/bucket"
+  name          = local.names.bills_bucket
+  force_destroy = var.force_destroy_buckets
+}
+
+module "salary_bucket" {
+  source        = "./modules/bucket"
+  name          = local.names.salary_bucket
+  force_destroy = var.force_destroy_buckets
+}
+
+module "table" {
+  source = "./modules/table"
+  for_each = {
+    balance  = { name = local.names.balance_table, hash_key = { name = "InvoiceID", type = "N" }, range_key = null }
+    salary   = { name = local.names.salary_table, hash_key = { name = "EmpID", type = "N" }, range_key = { name = "EmpName", type = "S" } }
+    payments = { name = local.names.payments_table, hash_key = { name = "PaymentId", type = "S" }, range_key = null }
+  }
+
+  name                   = each.value.name
+  hash_key               = each.value.hash_key
+  range_key              = each.value.range_key
+  point_in_time_recovery = var.point_in_time_recovery
+}
+
+# --- functions -----------------------------------------------------------------------------------------------------
+
+# Deployment packages (function zips); rebuilt from the repo at any time, so destroy may empty it.
+module "artifacts_bucket" {
+  source        = "./modules/bucket"
+  name          = local.names.artifacts_bucket
+  force_destroy = true
+}
+
+resource "aws_lambda_layer_version" "payproc" {
+  layer_name          = "${var.name_prefix}-payproc"
+  description         = "lib/payproc: money, cards, validation, CSV streaming, HTTP responses, config"
+  filename            = "${local.build_dir}/layers/payproc.zip"
+  source_code_hash    = filebase64sha256("${local.build_dir}/layers/payproc.zip")
+  compatible_runtimes = [var.lambda_runtime]
+}
+
+locals {
+  balance  = module.table["balance"].arn
+  payments = module.table["payments"].arn
+  salary   = module.table["salary"].arn
+
+  # One row per function, as the table in docs/architecture.md: environment and exactly what it may do.
+  # DynamoDB authorises TransactWriteItems per item action (ConditionCheckItem/PutItem/UpdateItem), so a function
+  # that writes transactions gets those item actions on the tables it writes.
+  functions = {
+    ingest_bills = {
+      timeout     = 300, memory_size = 512
+      environment = { BALANCE_TABLE = local.names.balance_table, INGEST_CHUNK_BYTES = tostring(var.ingest_chunk_bytes) }
+      statements = [
+        { sid = "ReadBills", actions = ["s3:GetObject"], resources = ["${module.bills_bucket.arn}/bills-due/*"], condition = null },
+        { sid = "WriteReports", actions = ["s3:PutObject"], resources = ["${module.bills_bucket.arn}/bills-due/*"], condition = null },
+        { sid = "Balances", actions = ["dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"], resources = [local.balance], condition = null },
+        { sid = "ContinueChunk", actions = ["lambda:InvokeFunction"], resources = ["${local.function_arn_prefix}ingest-bills"], condition = null },
+      ]
+    }
+    get_balance = {
+      timeout     = 30, memory_size = 256
+      environment = { BALANCE_TABLE = local.names.balance_table, ALLOWED_ORIGIN = local.allowed_origin }
+      statements = [
+        { sid = "ReadBalance", actions = ["dynamodb:GetItem"], resources = [local.balance], condition = null },
+      ]
+    }
+    start_payment = {
+      timeout = 30, memory_size = 256
+      environment = {
+        BALANCE_TABLE        = local.names.balance_table
+        PAYMENTS_TABLE       = local.names.payments_table
+        STATE_MACHINE_ARN    = local.state_machine_arn
+        PAYMENT_WAIT_SECONDS = tostring(var.payment_wait_seconds)
+        ALLOWED_ORIGIN       = local.allowed_origin
+      }
+      statements = [
+        { sid = "ReadBalance", actions = ["dynamodb:GetItem"], resources = [local.balance], condition = null },
+        { sid = "RecordPayment", actions = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments], condition = null },
+        { sid = "StartWorkflow", actions = ["states:StartExecution"], resources = [local.state_machine_arn], condition = null },
+      ]
+    }
+    payment_status = {
+      timeout     = 30, memory_size = 256
+      environment = { PAYMENTS_TABLE = local.names.payments_table, ALLOWED_ORIGIN = local.allowed_origin }
+      statements = [
+        { sid = "ReadPayment", actions = ["dynamodb:GetItem"], resources = [local.payments], condition = null },
+      ]
+    }
+    process_payment = {
+      timeout     = 30, memory_size = 256
+      environment = { BALANCE_TABLE = local.names.balance_table, PAYMENTS_TABLE = local.names.payments_table }
+      statements = [
+        { sid = "SettlePayment", actions = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources = [local.balance, local.payments], condition = null },
+      ]
+    }
+    send_email = {
+      timeout     = 30, memory_size = 256
+      environment = { PAYMENTS_TABLE = local.names.payments_table, SENDER_EMAIL = var.sender_email }
+      statements = [
+        { sid = "SendReceipt", actions = ["ses:SendEmail"], resources = ["*"], condition = { test = "StringEquals", variable = "ses:FromAddress", values = [var.sender_email] } },
+        { sid = "MarkNotified", actions = ["dynamodb:UpdateItem"], resources = [local.payments], condition = null },
+      ]
+    }
+    send_text = {
+      timeout     = 30, memory_size = 256
+      environment = { PAYMENTS_TABLE = local.names.payments_table }
+      statements = [
+        # SMS to a phone number has no resource ARN: Publish must name "*" (it cannot reach a topic it does not know).
+        { sid = "SendTextReceipt", actions = ["sns:Publish"], resources = ["*"], condition = null },
+        { sid = "MarkNotified", actions = ["dynamodb:UpdateItem"], resources = [local.payments], condition = null },
+      ]
+    }
+    record_failure = {
+      timeout     = 30, memory_size = 256
+      environment = { PAYMENTS_TABLE = local.names.payments_table }
+      statements = [
+        { sid = "MarkFailed", actions = ["dynamodb:UpdateItem"], resources = [local.payments], condition = null },
+      ]
+    }
+    salary_files = {
+      timeout     = 300, memory_size = 512
+      environment = { SALARY_TABLE = local.names.salary_table }
+      statements = [
+        { sid = "ReadSalaries", actions = ["s3:GetObject"], resources = ["${module.salary_bucket.arn}/salaries/*"], condition = null },
+        { sid = "WriteProcessedAndReports", actions = ["s3:PutObject"], resources = ["${module.salary_bucket.arn}/processed/*", "${module.salary_bucket.arn}/salaries/*"], condition = null },
+        { sid = "Salaries", actions = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"], resources = [local.salary], condition = null },
+      ]
+    }
+  }
+}
+
+module "function" {
+  source   = "./modules/lambda"
+  for_each = local.functions
+
+  name               = "${var.name_prefix}-${replace(each.key, "_", "-")}"
+  zip_path           = "${local.build_dir}/functions/${each.key}.zip"
+  artifacts_bucket   = module.artifacts_bucket.id
+  runtime            = var.lambda_runtime
+  layers             = [aws_lambda_layer_version.payproc.arn]
+  timeout            = each.value.timeout
+  memory_size        = each.value.memory_size
+  environment        = each.value.environment
+  statements         = each.value.statements
+  log_retention_days = var.log_retention_days
+}
+
+# --- triggers: uploads start the ingest functions --------------------------------------------------------------------
+
+module "bills_upload" {
+  source        = "./modules/s3_trigger"
+  bucket_id     = module.bills_bucket.id
+  bucket_arn    = module.bills_bucket.arn
+  account_id    = local.account_id
+  function_name = module.function["ingest_bills"].function_name
+  function_arn  = module.function["ingest_bills"].arn
+  prefix        = "bills-due/"
+  suffix        = ".csv"
+}
+
+module "salary_upload" {
+  source        = "./modules/s3_trigger"
+  bucket_id     = module.salary_bucket.id
+  bucket_arn    = module.salary_bucket.arn
+  account_id    = local.account_id
+  function_name = module.function["salary_files"].function_name
+  function_arn  = module.function["salary_files"].arn
+  prefix        = "salaries/"
+  suffix        = ".csv"
+}
+
+# --- the payment workflow ----------------------------------------------------------------------------------------------
+
+module "workflow" {
+  source          = "./modules/workflow"
+  name            = local.names.state_machine
+  definition_file = coalesce(var.workflow_file, "${local.repo}/workflow/payment.asl.json")
+  template_vars = {
+    process_payment_arn = module.function["process_payment"].arn
+    send_email_arn      = module.function["send_email"].arn
+    send_text_arn       = module.function["send_text"].arn
+    record_failure_arn  = module.function["record_failure"].arn
+  }
+  function_arns = [for name in ["process_payment", "send_email", "send_text", "record_failure"] : module.function[name].arn]
+}
+
+module "messaging" {
+  source                 = "./modules/messaging"
+  sender_email           = var.sender_email
+  manage_sms_preferences = var.manage_sms_preferences
+}
+
+# --- the public API and the page ----------------------------------------------------------------------------------------
+
+module "api" {
+  source       = "./modules/api"
+  name         = "${var.name_prefix}-api"
+  openapi_file = coalesce(var.openapi_file, "${local.repo}/api/openapi.yaml")
+  stage_name   = var.api_stage
+  template_vars = {
+    get_balance_invoke_arn    = local.invoke_arn["get_balance"]
+    start_payment_invoke_arn  = local.invoke_arn["start_payment"]
+    payment_status_invoke_arn = local.invoke_arn["payment_status"]
+    allowed_origin            = local.allowed_origin
+  }
+  function_names = { for name in ["get_balance", "start_payment", "payment_status"] : name => module.function[name].function_name }
+}
+
+module "site" {
+  source      = "./modules/site"
+  bucket_name = local.names.site_bucket
+  site_dir    = coalesce(var.site_dir, "${local.repo}/site")
+  # The contract of site/config.example.js: window.PAYPROC_CONFIG.apiUrl, the stage URL without a trailing slash.
+  config_js = "window.PAYPROC_CONFIG = ${jsonencode({ apiUrl = local.api_url })};\n"
+}

@@ -1,0 +1,86 @@
+# One Lambda function from a prebuilt zip (uploaded to the artifacts bucket), with its own role (only what the function does), its log group
+# (retention set; created before the function so Lambda never makes one without retention) and the shared layers.
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/aws/lambda/${var.name}"
+  retention_in_days = var.log_retention_days
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = "${var.name}-role"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}
+
+data "aws_iam_policy_document" "permissions" {
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.statements
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = statement.value.condition == null ? [] : [statement.value.condition]
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "${var.name}-permissions"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.permissions.json
+}
+
+# The code goes through the artifacts bucket rather than `filename`: provider 3.x creates functions given by
+# `filename` one at a time (a provider-wide lock held until each is active, ~5 s each), from S3 in parallel.
+resource "aws_s3_bucket_object" "code" {
+  bucket = var.artifacts_bucket
+  key    = "functions/${var.name}.zip"
+  source = var.zip_path
+  etag   = filemd5(var.zip_path)
+}
+
+resource "aws_lambda_function" "this" {
+  function_name    = var.name
+  description      = var.description
+  role             = aws_iam_role.this.arn
+  handler          = var.handler
+  runtime          = var.runtime
+  s3_bucket        = aws_s3_bucket_object.code.bucket
+  s3_key           = aws_s3_bucket_object.code.key
+  source_code_hash = filebase64sha256(var.zip_path)
+  layers           = var.layers
+  timeout          = var.timeout
+  memory_size      = var.memory_size
+
+  dynamic "environment" {
+    for_each = length(var.environment) == 0 ? [] : [var.environment]
+    content {
+      variables = environment.value
+    }
+  }
+
+  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
+}

@@ -1,0 +1,104 @@
+variable "name_prefix" {
+  description = "Prefix of every name (buckets, tables, functions, roles), so two deployments can share an account."
+  type        = string
+  default     = "payproc"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$", var.name_prefix))
+    error_message = "Use 3-32 lowercase letters, digits and hyphens (it becomes part of bucket names)."
+  }
+}
+
+variable "region" {
+  type    = string
+  default = "us-east-1"
+}
+
+variable "lambda_runtime" {
+  description = "Runtime of every function. The offline toolchain's provider 3.39 only knows up to python3.8 and sets that (the local stack then runs python3.13)."
+  type        = string
+  default     = "python3.13"
+}
+
+variable "sender_email" {
+  description = "From address of the payment receipts (an SES identity is created for it)."
+  type        = string
+}
+
+variable "allowed_origin" {
+  description = "The one origin allowed by CORS (scheme://host[:port]). Empty: the site's own website origin."
+  type        = string
+  default     = ""
+}
+
+variable "payment_wait_seconds" {
+  description = "How long a payment waits in the workflow before it is processed."
+  type        = number
+  default     = 5
+}
+
+variable "ingest_chunk_bytes" {
+  description = "Bytes of a bills file one ingest invocation reads before it hands the rest to a new invocation."
+  type        = number
+  default     = 268435456
+}
+
+variable "log_retention_days" {
+  description = "Days the functions' logs are kept (PCI DSS 10.5.1: at least a year of audit history)."
+  type        = number
+  default     = 365
+}
+
+variable "api_stage" {
+  description = "API Gateway stage name."
+  type        = string
+  default     = "prod"
+}
+
+variable "force_destroy_buckets" {
+  description = "Let destroy delete the data buckets with their objects (the local stack: yes; a real account: no)."
+  type        = bool
+  default     = false
+}
+
+variable "point_in_time_recovery" {
+  description = "Continuous backups of the tables."
+  type        = bool
+  default     = true
+}
+
+variable "manage_sms_preferences" {
+  description = "Set the account's SNS SMS preferences (account-wide: only one deployment per account should)."
+  type        = bool
+  default     = true
+}
+
+variable "local_endpoint" {
+  description = "The local stack's endpoint, e.g. http://127.0.0.1:4566; empty on AWS. Only changes the URLs in the outputs."
+  type        = string
+  default     = ""
+}
+
+variable "build_dir" {
+  description = "Where stack/build_lambdas.py put the zips."
+  type        = string
+  default     = null
+}
+
+variable "site_dir" {
+  description = "The page's files."
+  type        = string
+  default     = null
+}
+
+variable "openapi_file" {
+  description = "The API's OpenAPI document (templated)."
+  type        = string
+  default     = null
+}
+
+variable "workflow_file" {
+  description = "The payment state machine's ASL (templated)."
+  type        = string
+  default     = null
+}
