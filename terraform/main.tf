@@ -112,7 +112,7 @@ locals {
       environment = { BALANCE_TABLE = local.names.balance_table, INGEST_CHUNK_BYTES = tostring(var.ingest_chunk_bytes) }
       statements = [
         { sid = "ReadBills", actions = ["s3:GetObject"], resources = ["${module.bills_bucket.arn}/bills-due/*"], condition = null },
-        { sid = "WriteReports", actions = ["s3:PutObject"], resources = ["${module.bills_bucket.arn}/bills-due/*"], condition = null },
+        { sid = "WriteReports", actions = ["s3:PutObject", "s3:DeleteObject"], resources = ["${module.bills_bucket.arn}/bills-due/*"], condition = null },
         { sid = "Balances", actions = ["dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"], resources = [local.balance], condition = null },
         { sid = "ContinueChunk", actions = ["lambda:InvokeFunction"], resources = ["${local.function_arn_prefix}ingest-bills"], condition = null },
       ]
@@ -150,7 +150,7 @@ locals {
       timeout     = 30, memory_size = 256
       environment = { BALANCE_TABLE = local.names.balance_table, PAYMENTS_TABLE = local.names.payments_table }
       statements = [
-        { sid = "SettlePayment", actions = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources = [local.balance, local.payments], condition = null },
+        { sid = "SettlePayment", actions = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"], resources = [local.balance, local.payments], condition = null },
       ]
     }
     send_email = {
@@ -158,7 +158,7 @@ locals {
       environment = { PAYMENTS_TABLE = local.names.payments_table, SENDER_EMAIL = var.sender_email }
       statements = [
         { sid = "SendReceipt", actions = ["ses:SendEmail"], resources = ["*"], condition = { test = "StringEquals", variable = "ses:FromAddress", values = [var.sender_email] } },
-        { sid = "MarkNotified", actions = ["dynamodb:UpdateItem"], resources = [local.payments], condition = null },
+        { sid = "MarkNotified", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments], condition = null },
       ]
     }
     send_text = {
@@ -167,7 +167,7 @@ locals {
       statements = [
         # SMS to a phone number has no resource ARN: Publish must name "*" (it cannot reach a topic it does not know).
         { sid = "SendTextReceipt", actions = ["sns:Publish"], resources = ["*"], condition = null },
-        { sid = "MarkNotified", actions = ["dynamodb:UpdateItem"], resources = [local.payments], condition = null },
+        { sid = "MarkNotified", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments], condition = null },
       ]
     }
     record_failure = {
@@ -182,8 +182,8 @@ locals {
       environment = { SALARY_TABLE = local.names.salary_table }
       statements = [
         { sid = "ReadSalaries", actions = ["s3:GetObject"], resources = ["${module.salary_bucket.arn}/salaries/*"], condition = null },
-        { sid = "WriteProcessedAndReports", actions = ["s3:PutObject"], resources = ["${module.salary_bucket.arn}/processed/*", "${module.salary_bucket.arn}/salaries/*"], condition = null },
-        { sid = "Salaries", actions = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"], resources = [local.salary], condition = null },
+        { sid = "WriteProcessedAndReports", actions = ["s3:PutObject"], resources = ["${module.salary_bucket.arn}/processed/*", "${module.salary_bucket.arn}/salaries/*.rejected.jsonl"], condition = null },
+        { sid = "Salaries", actions = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], resources = [local.salary], condition = null },
       ]
     }
   }
