@@ -37,6 +37,7 @@ seed: ## generate a day of bills and a year of salaries and upload them
 	@$(PY) -m seed demo
 
 run: up deploy seed ## the main job: stack up, deployed, seeded, the page URL printed
+	@$(PY) stack/next_steps.py
 
 test: setup ## every test suite; starts the stack (and stops it after) if it is not running
 	@stack/offline.sh $(PY) -m pytest

@@ -130,6 +130,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # its INFO lines (credentials found, ...) are noise here
     args = parser().parse_args(argv)
     if args.command == "demo":
         run_demo(args)
