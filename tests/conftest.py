@@ -10,12 +10,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
+from decimal import Decimal
 
 import boto3
 import pytest
 
-from tests.support import ENDPOINT, REPO
+from tests.support import ENDPOINT, REPO, Api, unique_invoice_id
 
 STACKCTL = [sys.executable, str(REPO / "stack" / "stackctl.py")]
 
@@ -54,3 +54,22 @@ def deployment(stack_endpoint) -> dict:
     """The Terraform outputs of the topology applied to the stack (applied once per run; a no-op when current)."""
     subprocess.run([sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"], check=True)
     return json.loads((REPO / "build" / "outputs.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def api(deployment) -> Api:
+    """The deployed public API, as a user's client calls it."""
+    return Api(deployment["api_url"])
+
+
+@pytest.fixture
+def bill(aws, deployment):
+    """A factory of bills written straight into the deployed balance table, with invoice ids unique to the run."""
+    table = aws.resource("dynamodb").Table(deployment["balance_table"])
+
+    def make(balance: str = "125.50", processed: int = 0, name: str = "Ada Lovelace") -> dict:
+        item = {"InvoiceID": unique_invoice_id(), "CustomerName": name, "Balance": Decimal(balance), "IsProcessed": processed}
+        table.put_item(Item=item)
+        return item
+
+    return make

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support import REPO, unique_invoice_id
+from tests.support import REPO
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -124,24 +123,6 @@ def shot(request):
         return screenshot(page, request.node.name + (f"-{label}" if label else ""))
 
     return take
-
-
-@pytest.fixture
-def bill(aws, deployment):
-    """Writes a bill straight into the balance table, with an invoice id unique to this run; returns the item."""
-    table = aws.resource("dynamodb").Table(deployment["balance_table"])
-
-    def make(balance: str = "125.50", processed: int = 0, name: str = "Ada Lovelace") -> dict:
-        item = {
-            "InvoiceID": unique_invoice_id(),
-            "CustomerName": name,
-            "Balance": Decimal(balance),
-            "IsProcessed": processed,
-        }
-        table.put_item(Item=item)
-        return item
-
-    return make
 
 
 @pytest.fixture
