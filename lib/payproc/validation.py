@@ -138,6 +138,9 @@ def _required(parse: Any) -> Any:
 
 
 def _payment_amount(value: object) -> Decimal:
+    # A string, as the API documents: json_body reads JSON numbers as Decimal, which parse_money would take.
+    if not isinstance(value, str):
+        raise ValueError("must be a string like 12.50")
     amount = parse_money(value)
     if amount == 0:
         raise ValueError("must be greater than 0")

@@ -1,0 +1,93 @@
+"""Fixtures of the reliability suite: the api client counting its requests, and the figures report (`bill` and
+`deployment` come from tests/conftest.py).
+
+At the end of the suite the figures (requests sent, concurrent clients, faults injected, inputs tried, lost and leaked)
+are printed and written to tests/artifacts/reliability-report.json (ignored by git).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from tests.support import REPO, Api
+
+REPORT_PATH = REPO / "tests" / "artifacts" / "reliability-report.json"
+
+
+class Figures:
+    """Thread-safe counters the tests add to; the session writes them out at the end."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.counts: Counter = Counter()
+        self.peak_clients = 0
+        self.faults: list[str] = []
+        self.checks: dict[str, object] = {}
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self.counts[name] += amount
+
+    def clients(self, number: int) -> None:
+        with self._lock:
+            self.peak_clients = max(self.peak_clients, number)
+
+    def fault(self, description: str) -> None:
+        with self._lock:
+            self.faults.append(description)
+
+    def check(self, name: str, value: object) -> None:
+        with self._lock:
+            self.checks[name] = value
+
+    def as_dict(self, seconds: float) -> dict:
+        return {
+            "requests_sent": self.counts["requests"],
+            "peak_concurrent_clients": self.peak_clients,
+            "faults_injected": len(self.faults),
+            "faults": self.faults,
+            "inputs_tried": {name[len("inputs:"):]: n for name, n in sorted(self.counts.items())
+                             if name.startswith("inputs:")},
+            "checks": self.checks,
+            "seconds": round(seconds, 1),
+        }
+
+
+@pytest.fixture(scope="session")
+def figures():
+    collected, started = Figures(), time.monotonic()
+    yield collected
+    report = collected.as_dict(time.monotonic() - started)
+    REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    REPORT_PATH.write_text(json.dumps(report, indent=2) + "\n")
+    print("\nreliability figures:", json.dumps(report, indent=2))
+
+
+class CountedApi(Api):
+    """The public API client of tests/support.py, counting every request it sends for the report."""
+
+    def __init__(self, base_url: str, figures: Figures):
+        super().__init__(base_url)
+        self.figures = figures
+
+    def balance(self, invoice_id):
+        self.figures.add("requests")
+        return super().balance(invoice_id)
+
+    def pay(self, body, key=None):
+        self.figures.add("requests")
+        return super().pay(body, key)
+
+    def status(self, payment_id):
+        self.figures.add("requests")
+        return super().status(payment_id)
+
+
+@pytest.fixture(scope="session")
+def api(deployment, figures) -> CountedApi:
+    return CountedApi(deployment["api_url"], figures)
