@@ -4,7 +4,6 @@ and fault injection through a function's configuration (always restored)."""
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import time
 from typing import Callable, Iterable
 
@@ -72,25 +71,6 @@ def task_failures(aws, execution_arn: str) -> list[dict]:
         if details:
             failed.append(details)
     return failed
-
-
-@contextlib.contextmanager
-def function_environment(aws, function_name: str, **overrides: str):
-    """Run the block with extra environment variables on a deployed function; its configuration is restored after,
-    whatever happens. Waits for LastUpdateStatus Successful both ways."""
-    lam = aws.client("lambda")
-    original = lam.get_function_configuration(FunctionName=function_name).get("Environment", {}).get("Variables", {})
-
-    def apply(variables: dict) -> None:
-        lam.update_function_configuration(FunctionName=function_name, Environment={"Variables": variables})
-        wait_for(lambda: lam.get_function_configuration(FunctionName=function_name)["LastUpdateStatus"]
-                 == "Successful", timeout=60, interval=0.2)
-
-    apply({**original, **overrides})
-    try:
-        yield
-    finally:
-        apply(original)
 
 
 def elapsed(started: float) -> float:

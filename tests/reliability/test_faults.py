@@ -14,9 +14,9 @@ from payproc.payments import payment_id_for  # the id a key names: the proxy kno
 
 from tests.reliability.faults import KillingDynamoDBProxy, busiest, kill, runtime_processes
 from tests.reliability.helpers import (
-    balance_item, finished_execution, function_environment, payment_record, payments_of_invoice, task_failures,
+    balance_item, finished_execution, payment_record, payments_of_invoice, task_failures,
 )
-from tests.support import payment_body, sent_emails, sent_texts, unique_invoice_id, wait_for
+from tests.support import function_environment, payment_body, sent_emails, sent_texts, unique_invoice_id, wait_for
 
 DEAD_ENDPOINT = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused
 
