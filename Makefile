@@ -45,5 +45,5 @@ test: setup ## every test suite; starts the stack (and stops it after) if it is 
 test-unit: ## the fast tests that need no stack
 	@$(PY) -m pytest tests/unit
 
-bench: ## benchmarks (not part of the tests)
-	@$(PY) -m bench
+bench: ## benchmarks (not part of the tests); options: make bench BENCH_ARGS='--rows 10000' (python -m bench -h)
+	@$(PY) -m bench $(BENCH_ARGS)

@@ -37,11 +37,23 @@ def dynamodb() -> Any:
     return boto3.resource("dynamodb", config=CLIENT_CONFIG).meta.client
 
 
+@functools.lru_cache(maxsize=None)
+def bulk_dynamodb() -> Any:
+    """A shared low-level DynamoDB client for bulk paths (ingestion): callers pass typed attribute values
+    (to_attribute_values), and it skips client-side parameter validation, which DynamoDB repeats anyway.
+
+    The resource client's request transform and validation walk every attribute of a 100-item batch against
+    the service model: about a third of the ingesting function's CPU (py-spy, bench/README.md).
+    """
+    return boto3.client("dynamodb", config=CLIENT_CONFIG.merge(Config(parameter_validation=False)))
+
+
 def reset() -> None:
     """Forget every cached client (tests start a fresh mock per case)."""
     client.cache_clear()
     table.cache_clear()
     dynamodb.cache_clear()
+    bulk_dynamodb.cache_clear()
 
 
 def to_attribute_values(item: dict[str, Any]) -> dict[str, Any]:

@@ -50,11 +50,12 @@ def read_invoices(table_name: str, invoice_ids: list[int]) -> dict[int, dict[str
     """The stored items of these invoices (strongly consistent), by invoice id; missing ones are absent."""
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(invoice_ids), BATCH_GET_LIMIT):
-        request = {table_name: {"Keys": [{"InvoiceID": i} for i in invoice_ids[start : start + BATCH_GET_LIMIT]],
-                                "ConsistentRead": True}}
+        keys = [{"InvoiceID": {"N": str(i)}} for i in invoice_ids[start : start + BATCH_GET_LIMIT]]
+        request = {table_name: {"Keys": keys, "ConsistentRead": True}}
         for attempt in range(MAX_ATTEMPTS):
-            response = aws.dynamodb().batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(table_name, []):
+            response = aws.bulk_dynamodb().batch_get_item(RequestItems=request)
+            for typed in response.get("Responses", {}).get(table_name, []):
+                item = aws.from_attribute_values(typed)
                 found[int(item["InvoiceID"])] = item
             request = response.get("UnprocessedKeys") or {}
             if not request:
@@ -68,9 +69,10 @@ def read_invoices(table_name: str, invoice_ids: list[int]) -> dict[int, dict[str
 def put_items(table_name: str, items: list[dict[str, Any]]) -> None:
     """BatchWriteItem the items in groups of 25, retrying unprocessed ones with backoff."""
     for start in range(0, len(items), BATCH_WRITE_LIMIT):
-        pending = {table_name: [{"PutRequest": {"Item": item}} for item in items[start : start + BATCH_WRITE_LIMIT]]}
+        pending = {table_name: [{"PutRequest": {"Item": aws.to_attribute_values(item)}}
+                                for item in items[start : start + BATCH_WRITE_LIMIT]]}
         for attempt in range(MAX_ATTEMPTS):
-            pending = aws.dynamodb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            pending = aws.bulk_dynamodb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
             if not pending:
                 break
             _back_off(attempt)

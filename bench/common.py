@@ -1,0 +1,101 @@
+"""What every benchmark module shares: the stack's endpoint and clients, figures, percentiles, bounded polling."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import boto3
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+T = TypeVar("T")
+
+
+@dataclass
+class Stack:
+    """The stack a run measures: its port and the deployment's outputs (build/outputs.json)."""
+
+    port: int
+    outputs: dict[str, Any]
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def client(self, service: str, read_timeout: int = 60, pool: int = 16) -> Any:
+        return boto3.client(
+            service, endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(read_timeout=read_timeout, max_pool_connections=pool, retries={"max_attempts": 2}),
+        )
+
+    def function(self, name: str) -> str:
+        return self.outputs["function_names"][name]
+
+
+def load_outputs(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+@dataclass
+class Figure:
+    """One row of the results table: a measurement, what it is compared with (same run), the target."""
+
+    section: str
+    name: str
+    value: float | None
+    unit: str
+    baseline: float | None = None
+    baseline_label: str = ""
+    ceiling: float | None = None
+    ceiling_label: str = ""
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def poll(check: Callable[[], T | None], timeout_s: float, interval_s: float = 0.05) -> T:
+    """Call check() until it returns something not None; raise TimeoutError after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = check()
+        if found is not None:
+            return found
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"not done within {timeout_s:.0f} s")
+        time.sleep(interval_s)
+
+
+def run_id() -> str:
+    return os.environ.get("BENCH_RUN_ID") or time.strftime("%Y%m%d-%H%M%S")
+
+
+def id_base() -> int:
+    """First invoice id of this run: run-unique, far above what the seed and the tests use, below 2**53."""
+    return 10**13 + (int(time.time()) % 10**5) * 10**8
+
+
+# Disjoint invoice-id ranges of one run (10**7 ids each).
+ID_RANGES = {"ingest": 0, "ceiling": 1, "baseline": 2, "fanout": 3, "million": 4, "api": 5, "payments": 6}
+
+
+def ids_for(base: int, purpose: str) -> int:
+    return base + ID_RANGES[purpose] * 10**7

@@ -1,0 +1,83 @@
+"""Peak memory of a Lambda function's processes in the embedded stack.
+
+Our executor's REPORT line has no `Max Memory Used`, so the benchmark reads the kernel's figures of the function's
+host processes while it runs: every 0.2 s it finds the processes whose environment names the function and the
+stack's port (AWS_LAMBDA_FUNCTION_NAME, AWS_ENDPOINT_URL; set by LocalStack and our executor; the process list is
+re-read every 2 s, which keeps the sampler's own CPU small) and records the
+largest VmRSS it sees (the peak during this measurement) and the largest VmHWM (the process's lifetime peak).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+
+def function_pids(function_name: str, port: int) -> list[int]:
+    wanted_name = f"AWS_LAMBDA_FUNCTION_NAME={function_name}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            env = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if wanted_name in env and any(v.startswith(b"AWS_ENDPOINT_URL=") and v.endswith(f":{port}".encode())
+                                      for v in env):
+            found.append(int(entry.name))
+    return found
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class PeakMemory:
+    """Context manager sampling a function's processes; peak_rss_mb / lifetime_hwm_mb after exit."""
+
+    def __init__(self, function_name: str, port: int, interval_s: float = 0.2, rescan_every: int = 10) -> None:
+        self.function_name, self.port, self.interval_s = function_name, port, interval_s
+        self.peak_rss_kb = 0
+        self.hwm_kb = 0
+        self.processes: set[int] = set()
+        self._rescan_every, self._samples = rescan_every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        if self._samples % self._rescan_every == 0:
+            self.processes.update(function_pids(self.function_name, self.port))
+        self._samples += 1
+        for pid in self.processes:
+            self.peak_rss_kb = max(self.peak_rss_kb, _status_kb(pid, "VmRSS"))
+            self.hwm_kb = max(self.hwm_kb, _status_kb(pid, "VmHWM"))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._samples = 0
+        self._sample()
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return self.peak_rss_kb / 1024
+
+    @property
+    def lifetime_hwm_mb(self) -> float:
+        return self.hwm_kb / 1024

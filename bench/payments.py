@@ -1,0 +1,99 @@
+"""A payment end to end: POST /paymentbalance until its email (/_aws/ses) and text (/_aws/sns/sms-messages) are
+readable.
+
+One shared inbox thread reads both endpoints every 50 ms for all payments in flight (two requests a tick, however
+many payments are in flight: a poller per payment would load the single LocalStack process it measures), so the
+figures are within about 50 ms.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from bench.common import Stack
+
+CARD = "4111111111111111"  # Visa's test number
+POLL_S = 0.05
+TIMEOUT_S = 60.0
+
+
+class Inbox:
+    """Remembers when each email address and phone number first received a message."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint, self.session = endpoint, requests.Session()
+        self.first_seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _read(self, path: str) -> Any | None:
+        response = self.session.get(f"{self.endpoint}{path}", timeout=10)
+        return response.json() if response.status_code == 200 else None  # routes appear once SES/SNS load
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        texts = self._read("/_aws/sns/sms-messages") or {}
+        for phone, messages in texts.get("sms_messages", {}).items():
+            if messages:
+                self.first_seen.setdefault(phone, now)
+        mails = self._read("/_aws/ses") or {}
+        for message in mails.get("messages", []):
+            for address in message.get("Destination", {}).get("ToAddresses", []):
+                self.first_seen.setdefault(address, now)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._tick()
+            self._stop.wait(POLL_S)
+
+    def wait_for(self, *destinations: str) -> float:
+        """perf_counter time when the last of the destinations had its message; TimeoutError after TIMEOUT_S."""
+        deadline = time.monotonic() + TIMEOUT_S
+        while not all(d in self.first_seen for d in destinations):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no message for {destinations} within {TIMEOUT_S:.0f} s")
+            time.sleep(POLL_S / 2)
+        return max(self.first_seen[d] for d in destinations)
+
+    def __enter__(self) -> "Inbox":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _one_payment(stack: Stack, inbox: Inbox, invoice_id: int) -> float:
+    stack.client("dynamodb").put_item(TableName=stack.outputs["balance_table"], Item={
+        "InvoiceID": {"N": str(invoice_id)}, "CustomerName": {"S": "Bench Payer"}, "Balance": {"N": "42.50"},
+        "IsProcessed": {"N": "0"}})
+    email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
+    phone = "+1555" + f"{uuid.uuid4().int % 10**7:07d}"
+    body = {"InvoiceID": invoice_id, "BillersName": "Bench Payer", "BillingAmount": "42.50", "CardNumber": CARD,
+            "ExpiryDate": "12/39", "EmailId": email, "PhnNumber": phone, "Choices": "both"}
+    started = time.perf_counter()
+    accepted = requests.post(f"{stack.outputs['api_url']}/paymentbalance", json=body,
+                             headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=30)
+    if accepted.status_code != 202:
+        raise AssertionError(f"payment of {invoice_id}: {accepted.status_code} {accepted.text[:300]}")
+    return (inbox.wait_for(email, phone) - started) * 1000
+
+
+def measure(stack: Stack, first_id: int, count: int, parallel: int) -> dict[str, list[float]]:
+    """End-to-end latencies (ms): `count` payments one at a time, then `count` with `parallel` at a time
+    (ids first_id .. first_id + 2 * count + parallel)."""
+    with Inbox(stack.endpoint) as inbox:
+        _one_payment(stack, inbox, first_id + 2 * count)  # warm every function of the path once
+        sequential = [_one_payment(stack, inbox, first_id + i) for i in range(count)]
+        with ThreadPoolExecutor(parallel) as pool:
+            # Unmeasured: one round at full concurrency, so LocalStack starts the extra Lambda environments first.
+            list(pool.map(lambda i: _one_payment(stack, inbox, first_id + 2 * count + 1 + i), range(parallel)))
+            concurrent = list(pool.map(lambda i: _one_payment(stack, inbox, first_id + count + i), range(count)))
+    return {"sequential": sequential, f"{parallel} at a time": concurrent}
