@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 import uuid
@@ -95,24 +94,16 @@ def payment_body(bill: dict, **overrides) -> dict:
 
 
 @contextlib.contextmanager
-def function_environment(aws, function_name: str, probe_event: dict | None = None, **overrides: str):
+def function_environment(aws, function_name: str, **overrides: str):
     """Run the block with extra environment variables on a deployed function; its configuration is restored after,
-    whatever happens. Waits for LastUpdateStatus Successful both ways, and, given a harmless probe_event, until the
-    function answers it: LocalStack drops an S3 event that arrives while it swaps the function's environments."""
+    whatever happens. Waits for LastUpdateStatus Successful both ways."""
     lam = aws.client("lambda")
     original = lam.get_function_configuration(FunctionName=function_name).get("Environment", {}).get("Variables", {})
-
-    def answers_probe() -> bool:
-        response = lam.invoke(FunctionName=function_name, Payload=json.dumps(probe_event).encode())
-        response["Payload"].read()
-        return "FunctionError" not in response
 
     def apply(variables: dict) -> None:
         lam.update_function_configuration(FunctionName=function_name, Environment={"Variables": variables})
         wait_for(lambda: lam.get_function_configuration(FunctionName=function_name)["LastUpdateStatus"]
                  == "Successful", timeout=60, interval=0.2)
-        if probe_event is not None:
-            wait_for(answers_probe, timeout=60, interval=0.5)
 
     apply({**original, **overrides})
     try:
