@@ -29,7 +29,8 @@ def function_pids(function_name: str, port: int) -> list[int]:
     return found
 
 
-def _status_kb(pid: int, field: str) -> int:
+def status_kb(pid: int, field: str) -> int:
+    """A /proc/<pid>/status figure in kB (VmRSS, VmHWM, ...); 0 for a process that is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -56,8 +57,8 @@ class PeakMemory:
             self.processes.update(function_pids(self.function_name, self.port))
         self._samples += 1
         for pid in self.processes:
-            self.peak_rss_kb = max(self.peak_rss_kb, _status_kb(pid, "VmRSS"))
-            self.hwm_kb = max(self.hwm_kb, _status_kb(pid, "VmHWM"))
+            self.peak_rss_kb = max(self.peak_rss_kb, status_kb(pid, "VmRSS"))
+            self.hwm_kb = max(self.hwm_kb, status_kb(pid, "VmHWM"))
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -25,8 +25,10 @@ from pathlib import Path
 import boto3
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "stack"))
+sys.path[:0] = [str(REPO), str(REPO / "stack")]
 import stackctl  # noqa: E402
+
+from bench.memory import status_kb  # noqa: E402
 
 PORT = int(os.environ.get("LOCALSTACK_PORT") or 4566)
 os.environ.update(
@@ -39,14 +41,7 @@ os.environ.update(
 
 def stack_rss_mb() -> float:
     """Resident memory of LocalStack, DynamoDB Local and the Lambda processes, in MB."""
-    total_kb = 0
-    for pid in stackctl.processes_of_this_stack():
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        total_kb += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return total_kb / 1024
+    return sum(status_kb(pid, "VmRSS") for pid in stackctl.processes_of_this_stack()) / 1024
 
 
 def noop_function(client) -> str:
