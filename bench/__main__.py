@@ -113,7 +113,8 @@ class Run:
 
     def payments_section(self) -> None:
         wait = self.session.payment_wait_seconds()
-        measured = payments.measure(self.stack, ids_for(self.base, "payments"), self.args.payments, self.args.parallel)
+        measured = payments.measure(self.stack, ids_for(self.base, "payments"), self.args.payments, self.args.parallel,
+                                    own_stack=self.session.own)
         hop = self.results.get("noop_route_p50_ms", {}).get("value")
         invoke = self.results.get("warm_invoke_p50_ms", {}).get("value")
         floor = hop + 3 * invoke if hop and invoke else None  # API -> start_payment, then 3 Task functions
