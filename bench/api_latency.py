@@ -51,21 +51,36 @@ def seed_invoices(stack: Stack, first_id: int) -> list[int]:
     return ids
 
 
+def _timed_get_items(stack: Stack, invoice_ids: list[int], count: int) -> list[float]:
+    """count GetItem calls from this process through LocalStack's gateway, the call get_balance makes; ms each."""
+    client, table, out = stack.client("dynamodb"), stack.outputs["balance_table"], []
+    for i in range(count):
+        started = time.perf_counter()
+        client.get_item(TableName=table, Key={"InvoiceID": {"N": str(invoice_ids[i % len(invoice_ids)])}})
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
 def measure(stack: Stack, scaffold: Scaffold, first_id: int, requests_count: int, clients: int) -> dict[str, Any]:
-    """Latencies (ms) of get balance and of the no-op route, sequential and with `clients` concurrent clients.
-    The two routes alternate in blocks so that a change of machine load hits both alike."""
+    """Latencies (ms) of get balance and of the no-op route, sequential and with `clients` concurrent clients,
+    and of the GetItem that get balance makes, sequential. The series alternate in blocks so that a change of
+    machine load hits all alike."""
     noop = scaffold.function("noop-proxy", zip_of({"handler.py": NOOP_PROXY_HANDLER}), timeout=30, memory=128)
     noop_url = [scaffold.proxy_api(noop, "noop")]
-    balance_urls = [f"{stack.outputs['api_url']}/paymentbalance/{i}" for i in seed_invoices(stack, first_id)]
+    invoice_ids = seed_invoices(stack, first_id)
+    balance_urls = [f"{stack.outputs['api_url']}/paymentbalance/{i}" for i in invoice_ids]
     results: dict[str, Any] = {}
     for label, concurrency in (("sequential", 1), (f"{clients} clients", clients)):
         _timed_gets(noop_url, WARM_UP * concurrency, concurrency)  # start the environments LocalStack will use
         _timed_gets(balance_urls, WARM_UP * concurrency, concurrency)
         balance: list[float] = []
         noop_ms: list[float] = []
+        get_item: list[float] = []
         blocks = 4
         for _ in range(blocks):
             balance += _timed_gets(balance_urls, requests_count // blocks, concurrency)
             noop_ms += _timed_gets(noop_url, requests_count // blocks, concurrency)
-        results[label] = {"get_balance": balance, "noop": noop_ms}
+            if concurrency == 1:
+                get_item += _timed_get_items(stack, invoice_ids, requests_count // blocks)
+        results[label] = {"get_balance": balance, "noop": noop_ms} | ({"get_item": get_item} if get_item else {})
     return results

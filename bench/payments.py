@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable
 
 import requests
 
@@ -94,14 +94,26 @@ def _one_payment(stack: Stack, inbox: Inbox, invoice_id: int) -> float:
     return (inbox.wait_for(email, phone) - started) * 1000
 
 
-def measure(stack: Stack, first_id: int, count: int, parallel: int, own_stack: bool) -> dict[str, list[float]]:
-    """End-to-end latencies (ms): `count` payments one at a time, then `count` with `parallel` at a time
-    (ids first_id .. first_id + 2 * count + parallel). Seen messages are deleted only from a stack of our own."""
+def measure(stack: Stack, first_id: int, count: int, parallel: int, own_stack: bool,
+            stack_cpu: Callable[[], dict[str, float]]) -> dict[str, dict[str, Any]]:
+    """`count` payments one at a time, then `count` with `parallel` at a time (ids first_id .. first_id + 2 * count
+    + parallel): each series' end-to-end latencies (ms) and the stack's CPU per payment (ms, by process role).
+    Seen messages are deleted only from a stack of our own."""
+    series: dict[str, dict[str, Any]] = {}
+
+    def timed(label: str, run: Callable[[], list[float]]) -> None:
+        before = stack_cpu()
+        latencies = run()
+        after = stack_cpu()
+        cpu = {role: (after[role] - before.get(role, 0.0)) * 1000 / len(latencies) for role in after}
+        series[label] = {"latencies": latencies, "cpu_ms_per_payment": cpu}
+
     with Inbox(stack.endpoint, forget_seen=own_stack) as inbox:
         _one_payment(stack, inbox, first_id + 2 * count)  # warm every function of the path once
-        sequential = [_one_payment(stack, inbox, first_id + i) for i in range(count)]
+        timed("sequential", lambda: [_one_payment(stack, inbox, first_id + i) for i in range(count)])
         with ThreadPoolExecutor(parallel) as pool:
             # Unmeasured: one round at full concurrency, so LocalStack starts the extra Lambda environments first.
             list(pool.map(lambda i: _one_payment(stack, inbox, first_id + 2 * count + 1 + i), range(parallel)))
-            concurrent = list(pool.map(lambda i: _one_payment(stack, inbox, first_id + count + i), range(count)))
-    return {"sequential": sequential, f"{parallel} at a time": concurrent}
+            timed(f"{parallel} at a time",
+                  lambda: list(pool.map(lambda i: _one_payment(stack, inbox, first_id + count + i), range(count))))
+    return series

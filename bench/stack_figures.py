@@ -44,6 +44,23 @@ def stack_rss_mb() -> float:
     return sum(status_kb(pid, "VmRSS") for pid in stackctl.processes_of_this_stack()) / 1024
 
 
+def stack_cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the stack's processes, summed by role: localstack (one Python
+    process, so one core at most), dynamodb-local (Java) and lambda (our executor's function processes)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {"localstack": 0.0, "dynamodb-local": 0.0, "lambda": 0.0}
+    for pid in stackctl.processes_of_this_stack():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        role = ("localstack" if b"localstack.runtime.main" in command else
+                "dynamodb-local" if b"DynamoDBLocal" in command else "lambda")
+        used[role] += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
+
+
 def noop_function(client) -> str:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as bundle:
