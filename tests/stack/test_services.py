@@ -11,6 +11,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 import uuid
 import zipfile
 from urllib.parse import unquote_plus
@@ -65,6 +66,20 @@ def test_s3_put_and_get(aws):
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="a/b.txt", Body=b"hello")
     assert s3.get_object(Bucket=bucket, Key="a/b.txt")["Body"].read() == b"hello"
+
+
+def test_a_slow_reader_gets_the_whole_of_a_large_object(aws):
+    """A Lambda reads a big file from S3 as slowly as it ingests it. LocalStack's twisted server, as LocalStack
+    configures it, reset such a connection 75 s after writing the last byte into its buffer (stack/loopback_server)."""
+    s3 = aws.client("s3")
+    bucket = f"stack-slow-reader-{RUN}"
+    s3.create_bucket(Bucket=bucket)
+    body = bytes(range(256)) * (64 * 1024)  # 16 MiB: more than the sockets buffer, so most waits in the server
+    s3.put_object(Bucket=bucket, Key="big.bin", Body=body)
+    stream = s3.get_object(Bucket=bucket, Key="big.bin")["Body"]
+    first = stream.read(1024)
+    time.sleep(80)  # past twisted's 60 s idle timeout and its 15 s abort
+    assert first + stream.read() == body
 
 
 def test_dynamodb_create_put_update_get(aws):
