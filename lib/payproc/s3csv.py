@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import tempfile
 import urllib.parse
 from dataclasses import dataclass
 from typing import IO, Any, Iterator, Protocol, Sequence
+
+from botocore.exceptions import IncompleteReadError, ReadTimeoutError, ResponseStreamingError
 
 UTF8_BOM = b"\xef\xbb\xbf"
 READ_SIZE = 64 * 1024
 # A line longer than this is not a bill row; it is cut and rejected so one bad line cannot exhaust memory.
 MAX_LINE_BYTES = 64 * 1024
 REPORT_SUFFIX = ".rejected.jsonl"
+LOG = logging.getLogger(__name__)
+BROKEN_STREAM_ERRORS = (ResponseStreamingError, IncompleteReadError, ReadTimeoutError)
 
 
 class HeaderError(ValueError):
@@ -57,15 +62,48 @@ def object_from_record(record: dict[str, Any]) -> S3ObjectRef:
 
 
 def open_object(s3_client: Any, ref: S3ObjectRef, start_offset: int = 0) -> ReadableBytes:
-    """The object's body from start_offset on, pinned to the event's ETag/version so a replaced file is not mixed in."""
-    request: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key}
-    if ref.version_id:
-        request["VersionId"] = ref.version_id
-    elif ref.etag:
-        request["IfMatch"] = f'"{ref.etag}"'
-    if start_offset:
-        request["Range"] = f"bytes={start_offset}-"
-    return s3_client.get_object(**request)["Body"]
+    """The object's body from start_offset on, pinned to the event's ETag/version so a replaced file is not mixed in;
+    a broken connection is resumed where it broke (ResumableBody)."""
+    return ResumableBody(s3_client, ref, start_offset)
+
+
+class ResumableBody:
+    """An S3 object's bytes from an offset on that survive a broken connection: a read that fails with a reset,
+    a truncated body or a read time-out asks S3 again for the rest (a ranged GET, still pinned to the same
+    version or ETag), up to MAX_RESUMES times in all. A big file is read as slowly as it is ingested, for minutes,
+    and one broken connection must not cost the whole invocation."""
+
+    MAX_RESUMES = 5
+
+    def __init__(self, s3_client: Any, ref: S3ObjectRef, start_offset: int = 0) -> None:
+        self._s3, self._ref, self.position = s3_client, ref, start_offset
+        self.resumes = 0
+        self._body = self._open()
+
+    def _open(self) -> ReadableBytes:
+        request: dict[str, Any] = {"Bucket": self._ref.bucket, "Key": self._ref.key}
+        if self._ref.version_id:
+            request["VersionId"] = self._ref.version_id
+        elif self._ref.etag:
+            request["IfMatch"] = f'"{self._ref.etag}"'
+        if self.position:
+            request["Range"] = f"bytes={self.position}-"
+        return self._s3.get_object(**request)["Body"]
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            try:
+                chunk = self._body.read(size)
+            except BROKEN_STREAM_ERRORS as error:
+                if self.resumes >= self.MAX_RESUMES:
+                    raise
+                self.resumes += 1
+                LOG.warning("s3://%s/%s: %s; reading on from byte %d", self._ref.bucket, self._ref.key, error,
+                            self.position)
+                self._body = self._open()
+                continue
+            self.position += len(chunk)
+            return chunk
 
 
 @dataclass

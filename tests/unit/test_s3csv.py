@@ -3,7 +3,11 @@ import json
 
 import pytest
 
-from payproc.s3csv import MAX_LINE_BYTES, CsvRowReader, HeaderError, RejectedRows, object_from_record, report_key
+from botocore.exceptions import ResponseStreamingError
+
+from payproc.s3csv import (
+    MAX_LINE_BYTES, CsvRowReader, HeaderError, RejectedRows, ResumableBody, S3ObjectRef, object_from_record, report_key,
+)
 
 HEADER = ["InvoiceID", "CustomerName", "Balance", "IsProcessed"]
 
@@ -103,3 +107,48 @@ def test_event_record_keys_are_url_decoded():
     ref = object_from_record(record)
     assert (ref.bucket, ref.key, ref.etag) == ("b", "bills-due/2026-11-23 day+1.csv", "abc")
     assert report_key(ref.key) == "bills-due/2026-11-23 day+1.csv.rejected.jsonl"
+
+
+class _FlakyS3:
+    """get_object answers with a body that breaks after `break_after` bytes, `breaks` times in all."""
+
+    def __init__(self, data: bytes, break_after: int, breaks: int) -> None:
+        self.data, self.break_after, self.breaks_left = data, break_after, breaks
+        self.requests: list[dict] = []
+
+    def get_object(self, **request):
+        self.requests.append(request)
+        start = int(request["Range"].removeprefix("bytes=").rstrip("-")) if "Range" in request else 0
+        body, s3 = io.BytesIO(self.data[start:]), self
+
+        class Body:
+            delivered = 0
+
+            def read(self, size=-1):
+                if s3.breaks_left and self.delivered >= s3.break_after:
+                    s3.breaks_left -= 1
+                    raise ResponseStreamingError(error="Connection reset by peer")
+                chunk = body.read(min(size, 1000) if size > 0 else 1000)
+                self.delivered += len(chunk)
+                return chunk
+
+        return {"Body": Body()}
+
+
+def test_a_broken_connection_is_resumed_where_it_broke_and_stays_pinned():
+    data = bytes(range(256)) * 40
+    s3 = _FlakyS3(data, break_after=3000, breaks=2)
+    body = ResumableBody(s3, S3ObjectRef("b", "k", etag="abc"), start_offset=100)
+    read = b"".join(iter(lambda: body.read(700), b""))
+    assert read == data[100:]
+    assert body.resumes == 2
+    assert [r.get("Range") for r in s3.requests] == ["bytes=100-", "bytes=3600-", "bytes=7100-"]  # 5 reads of 700, then a break
+    assert all(r["IfMatch"] == '"abc"' for r in s3.requests)
+
+
+def test_a_connection_that_keeps_breaking_fails_after_the_allowed_resumes():
+    s3 = _FlakyS3(b"x" * 10_000, break_after=0, breaks=ResumableBody.MAX_RESUMES + 1)
+    body = ResumableBody(s3, S3ObjectRef("b", "k"))
+    with pytest.raises(ResponseStreamingError):
+        body.read(100)
+    assert len(s3.requests) == ResumableBody.MAX_RESUMES + 1
