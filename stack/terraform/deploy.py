@@ -22,6 +22,7 @@ The state stays in terraform/terraform.tfstate (ignored). A failed apply can sim
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -57,6 +58,9 @@ FUNCTIONS = (
     "salary_files",
 )
 OLD_PROVIDER_RUNTIME = "python3.8"  # the newest Python runtime provider 3.39 accepts
+# LocalStack 4.14 gives a changed function a new async-event poller and stops the old one after its current 2 s
+# long poll: an S3 event that poll receives stays hidden for the function's timeout + 60 s (docs/stack.md).
+EVENT_POLLER_SETTLE_S = 3.0
 
 
 class DeployError(RuntimeError):
@@ -227,6 +231,20 @@ def write_outputs(env: dict[str, str]) -> dict:
     return outputs
 
 
+def settle_event_pollers(url: str, function_names: list[str]) -> float:
+    """Wait until EVENT_POLLER_SETTLE_S have passed since the last change of any of these functions, so that the
+    next upload reaches the new poller; return the seconds waited."""
+    import boto3  # the project venv has it; the rest of this script needs only the standard library
+
+    client = boto3.client("lambda", endpoint_url=url, region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    changed = max(datetime.datetime.strptime(client.get_function_configuration(FunctionName=name)["LastModified"],
+                                             "%Y-%m-%dT%H:%M:%S.%f%z") for name in function_names)
+    wait = EVENT_POLLER_SETTLE_S - (datetime.datetime.now(datetime.timezone.utc) - changed).total_seconds()
+    if wait > 0:
+        time.sleep(wait)
+    return max(wait, 0.0)
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "apply"
     if command not in ("apply", "destroy", "plan", "init"):
@@ -271,6 +289,7 @@ def main(argv: list[str]) -> int:
         say(f"terraform {command} took {elapsed:.1f} s")
         if command == "apply":
             outputs = write_outputs(env)
+            settle_event_pollers(url, list(outputs["function_names"].values()))
             width = max((len(name) for name in outputs), default=0)
             for name, value in sorted(outputs.items()):
                 print(f"  {name.ljust(width)}  {value if isinstance(value, str) else json.dumps(value)}")

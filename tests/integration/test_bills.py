@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from decimal import Decimal
 
-from tests.support import unique_invoice_id, wait_for
+from tests.support import ENDPOINT, REPO, unique_invoice_id, wait_for
 
 
 def upload(aws, deployment, key: str, text: str) -> None:
@@ -79,3 +80,28 @@ def test_a_file_outside_the_prefix_or_not_csv_is_ignored(aws, deployment):
     upload(aws, deployment, f"bills-due/{control}.csv", text.replace(str(invoice_id), str(control)))
     wait_for(lambda: read_bills(aws, deployment, [control]))  # the control file went through...
     assert read_bills(aws, deployment, [invoice_id]) == {}  # ...the other two did not
+
+
+def test_an_upload_right_after_a_redeploy_is_ingested_at_once(aws, deployment):
+    """`make deploy` that changes a function, then an upload (as `make run` seeds): LocalStack's old event poller
+    would hide that S3 event for the function's timeout + 60 s, so deploy.py waits for it to stop."""
+    sys.path[:0] = [str(REPO / "stack" / "terraform"), str(REPO / "stack")]
+    import deploy
+
+    functions = aws.client("lambda")
+    name = deployment["function_names"]["ingest_bills"]
+    environment = functions.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+
+    def redeploy(variables: dict[str, str]) -> None:
+        functions.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+        functions.get_waiter("function_updated_v2").wait(FunctionName=name)
+        deploy.settle_event_pollers(ENDPOINT, [name])
+
+    redeploy({**environment, "REDEPLOYED_BY_TEST": "1"})
+    try:
+        invoice_id = unique_invoice_id()
+        upload(aws, deployment, f"bills-due/after-redeploy-{invoice_id}.csv",
+               f"InvoiceID,CustomerName,Balance,IsProcessed\n{invoice_id},Right After,3.00,0\n")
+        wait_for(lambda: read_bills(aws, deployment, [invoice_id]), timeout=30)  # not timeout + 60 = 360 s
+    finally:
+        redeploy(environment)
