@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from bench import api_latency, ingestion, payments
+from bench import api_latency, ingestion, payments, stack_figures
 from bench.common import REPO, Figure, id_base, ids_for, percentile, run_id
 from bench.report import machine, write
 from bench.scaffold import Scaffold
@@ -62,9 +62,6 @@ class Run:
     # --- 4. the stack ------------------------------------------------------------------------------------------
 
     def stack_section(self) -> None:
-        os.environ["LOCALSTACK_PORT"] = str(self.stack.port)
-        from bench import stack_figures  # reads LOCALSTACK_PORT when imported
-
         timings = self.session.timings
         not_own = "not measured: the stack was already up (bench/README.md)"
         self.add(
@@ -122,9 +119,6 @@ class Run:
     # --- 3. payments -------------------------------------------------------------------------------------------
 
     def payments_section(self) -> None:
-        os.environ["LOCALSTACK_PORT"] = str(self.stack.port)
-        from bench import stack_figures  # reads LOCALSTACK_PORT when imported
-
         wait = self.session.payment_wait_seconds()
         measured = payments.measure(self.stack, ids_for(self.base, "payments"), self.args.payments, self.args.parallel,
                                     own_stack=self.session.own, stack_cpu=stack_figures.stack_cpu_seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -82,6 +83,31 @@ def poll(check: Callable[[], T | None], timeout_s: float, interval_s: float = 0.
         if time.monotonic() >= deadline:
             raise TimeoutError(f"not done within {timeout_s:.0f} s")
         time.sleep(interval_s)
+
+
+class Periodic:
+    """A context manager that calls tick() every interval_s on a daemon thread while it is entered."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.tick()
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def run_id() -> str:

@@ -9,8 +9,9 @@ largest VmRSS it sees (the peak during this measurement) and the largest VmHWM (
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
+
+from bench.common import Periodic
 
 
 def function_pids(function_name: str, port: int) -> list[int]:
@@ -40,19 +41,18 @@ def status_kb(pid: int, field: str) -> int:
     return 0
 
 
-class PeakMemory:
+class PeakMemory(Periodic):
     """Context manager sampling a function's processes; peak_rss_mb / lifetime_hwm_mb after exit."""
 
     def __init__(self, function_name: str, port: int, interval_s: float = 0.2, rescan_every: int = 10) -> None:
-        self.function_name, self.port, self.interval_s = function_name, port, interval_s
+        super().__init__(interval_s)
+        self.function_name, self.port = function_name, port
         self.peak_rss_kb = 0
         self.hwm_kb = 0
         self.processes: set[int] = set()
         self._rescan_every, self._samples = rescan_every, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _sample(self) -> None:
+    def tick(self) -> None:
         if self._samples % self._rescan_every == 0:
             self.processes.update(function_pids(self.function_name, self.port))
         self._samples += 1
@@ -60,20 +60,10 @@ class PeakMemory:
             self.peak_rss_kb = max(self.peak_rss_kb, status_kb(pid, "VmRSS"))
             self.hwm_kb = max(self.hwm_kb, status_kb(pid, "VmHWM"))
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._sample()
-            self._stop.wait(self.interval_s)
-
-    def __enter__(self) -> "PeakMemory":
-        self._thread.start()
-        return self
-
     def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._samples = 0
-        self._sample()
+        super().__exit__()
+        self._samples = 0  # a last sample, with a fresh process list
+        self.tick()
 
     @property
     def peak_rss_mb(self) -> float:

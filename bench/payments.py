@@ -10,7 +10,6 @@ endpoints return every message ever sent, and reading a growing list cost the me
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -18,27 +17,26 @@ from typing import Any, Callable
 
 import requests
 
-from bench.common import Stack
+from bench.common import Periodic, Stack
 
 CARD = "4111111111111111"  # Visa's test number
 POLL_S = 0.05
 TIMEOUT_S = 60.0
 
 
-class Inbox:
+class Inbox(Periodic):
     """Remembers when each email address and phone number first received a message."""
 
     def __init__(self, endpoint: str, forget_seen: bool) -> None:
+        super().__init__(POLL_S)
         self.endpoint, self.session, self.forget_seen = endpoint, requests.Session(), forget_seen
         self.first_seen: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _read(self, path: str) -> Any | None:
         response = self.session.get(f"{self.endpoint}{path}", timeout=10)
         return response.json() if response.status_code == 200 else None  # routes appear once SES/SNS load
 
-    def _tick(self) -> None:
+    def tick(self) -> None:
         now = time.perf_counter()
         texts = self._read("/_aws/sns/sms-messages") or {}
         for phone, messages in texts.get("sms_messages", {}).items():
@@ -55,11 +53,6 @@ class Inbox:
         if self.forget_seen:  # filtered deletes: a message that arrives meanwhile stays to be seen
             self.session.delete(f"{self.endpoint}{path}", params=only, timeout=10)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._tick()
-            self._stop.wait(POLL_S)
-
     def wait_for(self, *destinations: str) -> float:
         """perf_counter time when the last of the destinations had its message; TimeoutError after TIMEOUT_S."""
         deadline = time.monotonic() + TIMEOUT_S
@@ -68,14 +61,6 @@ class Inbox:
                 raise TimeoutError(f"no message for {destinations} within {TIMEOUT_S:.0f} s")
             time.sleep(POLL_S / 2)
         return max(self.first_seen[d] for d in destinations)
-
-    def __enter__(self) -> "Inbox":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _one_payment(stack: Stack, inbox: Inbox, invoice_id: int) -> float:

@@ -30,13 +30,6 @@ import stackctl  # noqa: E402
 
 from bench.memory import status_kb  # noqa: E402
 
-PORT = int(os.environ.get("LOCALSTACK_PORT") or 4566)
-os.environ.update(
-    AWS_ENDPOINT_URL=f"http://127.0.0.1:{PORT}",
-    AWS_ACCESS_KEY_ID="test",
-    AWS_SECRET_ACCESS_KEY="test",
-    AWS_DEFAULT_REGION="us-east-1",
-)
 
 
 def stack_rss_mb() -> float:
@@ -86,6 +79,9 @@ def timed_invoke(client, name: str) -> float:
 
 
 def main() -> None:
+    port = int(os.environ.get("LOCALSTACK_PORT") or 4566)
+    os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="test",
+                      AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--invokes", type=int, default=200)
     args = parser.parse_args()
