@@ -5,6 +5,8 @@
 #   site bucket (page + config.js) --> API Gateway --> get_balance | start_payment | payment_status
 #   start_payment --> payment state machine --> process_payment -> send_email (SES) | send_text (SNS) | record_failure
 #                                                                       all of them --> Payments table
+#   an upload that fails every attempt --> ingest failures queue (make failures / make redrive)
+#   metrics of all of the above --> alarms --> operations topic (e-mail subscribers)
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -24,6 +26,8 @@ locals {
     salary_table     = "${var.name_prefix}-EmployeeSalary"
     payments_table   = "${var.name_prefix}-Payments"
     state_machine    = "${var.name_prefix}-payment"
+    failure_queue    = "${var.name_prefix}-ingest-failures"
+    operations_topic = "${var.name_prefix}-operations"
   }
   # Known before creation, so a function's policy can name its own ARN or the state machine's without a cycle.
   function_arn_prefix = "${local.arn_prefix}:lambda:${var.region}:${local.account_id}:function:${var.name_prefix}-"
@@ -98,7 +102,28 @@ resource "aws_lambda_layer_version" "payproc" {
   compatible_runtimes = [var.lambda_runtime]
 }
 
+# Uploads are delivered to the ingesting functions asynchronously: an event that fails every attempt lands here.
+module "failure_queue" {
+  source = "./modules/queue"
+  name   = local.names.failure_queue
+}
+
 locals {
+  # The retry budget of an upload event (also terraform/README.md, "Operating it"). Two retries are Lambda's own
+  # default: enough for a crash or a timeout, while clients already retry throttling and transient errors inside an
+  # attempt. An event still waiting after an hour (e.g. throttled) goes to the queue, so someone is told that day.
+  async_failure = {
+    queue_arn                 = module.failure_queue.arn
+    maximum_retry_attempts    = 2
+    maximum_event_age_seconds = 3600
+  }
+  # What every function reads: aws-lambda-powertools' logger, metrics and tracer settings.
+  common_environment = {
+    POWERTOOLS_SERVICE_NAME      = var.name_prefix
+    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+    POWERTOOLS_TRACE_DISABLED    = tostring(!var.tracing_enabled)
+  }
+
   balance  = module.table["balance"].arn
   payments = module.table["payments"].arn
   salary   = module.table["salary"].arn
@@ -108,7 +133,7 @@ locals {
   # that writes transactions gets those item actions on the tables it writes.
   functions = {
     ingest_bills = {
-      timeout     = 300, memory_size = 512
+      timeout     = 300, memory_size = 512, async_failure = local.async_failure
       environment = { BALANCE_TABLE = local.names.balance_table, INGEST_CHUNK_BYTES = tostring(var.ingest_chunk_bytes) }
       statements = [
         { sid = "ReadBills", actions = ["s3:GetObject"], resources = ["${module.bills_bucket.arn}/bills-due/*"], condition = null },
@@ -178,7 +203,7 @@ locals {
       ]
     }
     salary_files = {
-      timeout     = 300, memory_size = 512
+      timeout     = 300, memory_size = 512, async_failure = local.async_failure
       environment = { SALARY_TABLE = local.names.salary_table }
       statements = [
         { sid = "ReadSalaries", actions = ["s3:GetObject"], resources = ["${module.salary_bucket.arn}/salaries/*"], condition = null },
@@ -200,9 +225,11 @@ module "function" {
   layers             = [aws_lambda_layer_version.payproc.arn]
   timeout            = each.value.timeout
   memory_size        = each.value.memory_size
-  environment        = each.value.environment
+  environment        = merge(local.common_environment, each.value.environment)
   statements         = each.value.statements
   log_retention_days = var.log_retention_days
+  tracing_enabled    = var.tracing_enabled
+  async_failure      = lookup(each.value, "async_failure", null)
 }
 
 # --- triggers: uploads start the ingest functions --------------------------------------------------------------------
@@ -241,7 +268,10 @@ module "workflow" {
     send_text_arn       = module.function["send_text"].arn
     record_failure_arn  = module.function["record_failure"].arn
   }
-  function_arns = [for name in ["process_payment", "send_email", "send_text", "record_failure"] : module.function[name].arn]
+  function_arns      = [for name in ["process_payment", "send_email", "send_text", "record_failure"] : module.function[name].arn]
+  log_retention_days = var.log_retention_days
+  log_execution_data = var.workflow_log_execution_data
+  tracing_enabled    = var.tracing_enabled
 }
 
 module "messaging" {
@@ -264,6 +294,13 @@ module "api" {
     allowed_origin            = local.allowed_origin
   }
   function_names = { for name in ["get_balance", "start_payment", "payment_status"] : name => module.function[name].function_name }
+
+  throttling_rate_limit       = var.api_throttling_rate_limit
+  throttling_burst_limit      = var.api_throttling_burst_limit
+  log_retention_days          = var.log_retention_days
+  tracing_enabled             = var.tracing_enabled
+  manage_account_logging_role = var.manage_api_gateway_account
+  partition                   = data.aws_partition.current.partition
 }
 
 module "site" {
@@ -272,4 +309,62 @@ module "site" {
   site_dir    = coalesce(var.site_dir, "${local.repo}/site")
   # The contract of site/config.example.js: window.PAYPROC_CONFIG.apiUrl, the stage URL without a trailing slash.
   config_js = "window.PAYPROC_CONFIG = ${jsonencode({ apiUrl = local.api_url })};\n"
+}
+
+# --- operations: alarms to the operations topic -----------------------------------------------------------------------------
+
+locals {
+  alarms = merge(
+    { for name, function in module.function : "${replace(name, "_", "-")}-errors" => {
+      description = "${function.function_name} raised an error (a failed invocation). Read its log group for the error; for an ingesting function, the event is retried and then kept in the failure queue."
+      namespace   = "AWS/Lambda", metric_name = "Errors", dimensions = { FunctionName = function.function_name }
+    } },
+    { for name, function in module.function : "${replace(name, "_", "-")}-throttles" => {
+      description = "${function.function_name} was throttled: the account or the function ran out of concurrency."
+      namespace   = "AWS/Lambda", metric_name = "Throttles", dimensions = { FunctionName = function.function_name }
+    } },
+    {
+      "ingest-failures-waiting" = {
+        description = "An upload failed every attempt and waits in ${module.failure_queue.name}: `make failures` shows why; fix the cause, then `make redrive`."
+        namespace   = "AWS/SQS", metric_name = "ApproximateNumberOfMessagesVisible", statistic = "Maximum"
+        dimensions  = { QueueName = module.failure_queue.name }
+      }
+      "payment-executions-failed" = {
+        description = "A payment workflow execution failed (not a declined payment: those end in record_failure). Read the execution log group."
+        namespace   = "AWS/States", metric_name = "ExecutionsFailed", dimensions = { StateMachineArn = module.workflow.arn }
+      }
+      "payment-executions-timed-out" = {
+        description = "A payment workflow execution timed out. Read the execution log group."
+        namespace   = "AWS/States", metric_name = "ExecutionsTimedOut", dimensions = { StateMachineArn = module.workflow.arn }
+      }
+      "api-5xx" = {
+        description = "The public API answered 5XX: a function failed or timed out behind it. Read the access log, then the function's log."
+        namespace   = "AWS/ApiGateway", metric_name = "5XXError", dimensions = { ApiName = "${var.name_prefix}-api", Stage = module.api.stage_name }
+      }
+      "api-latency-p99" = {
+        description = "The API's p99 latency stayed above ${var.api_latency_p99_threshold_ms} ms for 5 periods."
+        namespace   = "AWS/ApiGateway", metric_name = "Latency", extended_statistic = "p99", evaluation_periods = 5
+        dimensions  = { ApiName = "${var.name_prefix}-api", Stage = module.api.stage_name }
+        threshold   = var.api_latency_p99_threshold_ms
+      }
+      "payments-failed" = {
+        description = "More than ${var.payments_failed_threshold} payments failed in one period (reasons in the Payments table and record_failure's log)."
+        namespace   = var.metrics_namespace, metric_name = "PaymentsFailed", dimensions = { service = var.name_prefix }
+        threshold   = var.payments_failed_threshold
+      }
+      "rows-rejected" = {
+        description = "An uploaded file had rows that were not ingested: read <key>.rejected.jsonl next to it, correct the rows and upload them again."
+        namespace   = var.metrics_namespace, metric_name = "RowsRejected", dimensions = { service = var.name_prefix }
+      }
+    },
+  )
+}
+
+module "alarms" {
+  source            = "./modules/alarms"
+  name_prefix       = var.name_prefix
+  topic_name        = local.names.operations_topic
+  email_subscribers = var.alarm_email_subscribers
+  period_seconds    = var.alarm_period_seconds
+  alarms            = local.alarms
 }

@@ -9,46 +9,81 @@ output "site_url" {
 }
 
 output "allowed_origin" {
-  value = local.allowed_origin
+  description = "The one origin CORS allows."
+  value       = local.allowed_origin
 }
 
 output "bills_bucket" {
-  value = module.bills_bucket.id
+  description = "Upload bills-due/*.csv here."
+  value       = module.bills_bucket.id
 }
 
 output "salary_bucket" {
-  value = module.salary_bucket.id
+  description = "Upload salaries/*.csv here; processed/ holds the results."
+  value       = module.salary_bucket.id
 }
 
 output "site_bucket" {
-  value = module.site.bucket
+  description = "The website bucket of the page."
+  value       = module.site.bucket
 }
 
 output "balance_table" {
-  value = module.table["balance"].name
+  description = "PaymentBalance: one item per invoice."
+  value       = module.table["balance"].name
 }
 
 output "payments_table" {
-  value = module.table["payments"].name
+  description = "Payments: ledger, status and idempotency record of each payment."
+  value       = module.table["payments"].name
 }
 
 output "salary_table" {
-  value = module.table["salary"].name
+  description = "EmployeeSalary: each employee's salary total."
+  value       = module.table["salary"].name
 }
 
 output "state_machine_arn" {
-  value = module.workflow.arn
+  description = "The payment workflow."
+  value       = module.workflow.arn
 }
 
 output "api_id" {
-  value = module.api.id
+  description = "The REST API's id."
+  value       = module.api.id
 }
 
 output "api_stage" {
-  value = module.api.stage_name
+  description = "The API's stage."
+  value       = module.api.stage_name
 }
 
 output "function_names" {
   description = "Lambda function name of each function folder."
   value       = { for key, function in module.function : key => function.function_name }
+}
+
+output "ingest_failures_queue_url" {
+  description = "Uploads that failed every attempt wait here (make failures / make redrive)."
+  value       = module.failure_queue.url
+}
+
+output "operations_topic_arn" {
+  description = "Every alarm publishes here; subscribe an on-call tool, a chat or (alarm_email_subscribers) e-mail."
+  value       = module.alarms.topic_arn
+}
+
+output "alarm_names" {
+  description = "Every alarm's name, by its short name."
+  value       = module.alarms.alarm_names
+}
+
+output "workflow_log_group" {
+  description = "The payment workflow's execution log group."
+  value       = module.workflow.log_group_name
+}
+
+output "api_access_log_group" {
+  description = "The API stage's access log group (one JSON line a request)."
+  value       = module.api.access_log_group_name
 }

@@ -10,8 +10,9 @@ variable "name_prefix" {
 }
 
 variable "region" {
-  type    = string
-  default = "us-east-1"
+  description = "The AWS region everything is created in."
+  type        = string
+  default     = "us-east-1"
 }
 
 variable "lambda_runtime" {
@@ -47,6 +48,66 @@ variable "log_retention_days" {
   description = "Days the functions' logs are kept (PCI DSS 10.5.1: at least a year of audit history)."
   type        = number
   default     = 365
+}
+
+variable "tracing_enabled" {
+  description = "X-Ray tracing of the functions, the workflow and the API stage (off locally: LocalStack's community edition has no X-Ray)."
+  type        = bool
+  default     = true
+}
+
+variable "workflow_log_execution_data" {
+  description = "Also log each workflow event's input and output (names, e-mail addresses, phone numbers): off unless debugging."
+  type        = bool
+  default     = false
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the business metrics (PaymentsFailed, PaymentsSucceeded, RowsRejected, RowsIngested)."
+  type        = string
+  default     = "Payproc"
+}
+
+variable "alarm_email_subscribers" {
+  description = "E-mail addresses told of every alarm (each confirms the subscription by mail). Empty: nobody, until you subscribe something to the operations topic."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_period_seconds" {
+  description = "Evaluation period of the alarms: 60 on AWS (Lambda, API Gateway and Step Functions publish per minute); the local deploy uses 10."
+  type        = number
+  default     = 60
+}
+
+variable "api_latency_p99_threshold_ms" {
+  description = "The API's p99 latency (ms) above which, for 5 periods in a row, the latency alarm fires."
+  type        = number
+  default     = 2000
+}
+
+variable "payments_failed_threshold" {
+  description = "Failed payments in one alarm period above which the payments-failed alarm fires (a few are customers' mistakes)."
+  type        = number
+  default     = 5
+}
+
+variable "api_throttling_rate_limit" {
+  description = "Requests per second the public API accepts from all clients together; above it they get 429."
+  type        = number
+  default     = 50
+}
+
+variable "api_throttling_burst_limit" {
+  description = "Requests the public API accepts at once above the steady rate."
+  type        = number
+  default     = 100
+}
+
+variable "manage_api_gateway_account" {
+  description = "Set the account's API Gateway CloudWatch role, which access and error logs need (account-wide: only one deployment per account should)."
+  type        = bool
+  default     = true
 }
 
 variable "api_stage" {

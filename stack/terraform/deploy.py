@@ -165,6 +165,9 @@ def set_variables(env: dict[str, str], url: str) -> None:
         # LocalStack rejects SetSMSAttributes with MonthlySpendLimit ("not a valid attribute"), which
         # aws_sns_sms_preferences always sends; the local stack delivers SMS without any preferences.
         "TF_VAR_manage_sms_preferences": "false",
+        "TF_VAR_tracing_enabled": "false",  # LocalStack's community edition has no X-Ray
+        # Alarms evaluate every 10 s instead of every minute, so an alarm is seen within seconds (tests, make run).
+        "TF_VAR_alarm_period_seconds": "10",
     }
     runtime = env.get("LAMBDA_RUNTIME")
     if not runtime and int(version.split(".")[0]) < 4:

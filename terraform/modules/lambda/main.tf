@@ -1,5 +1,6 @@
 # One Lambda function from a prebuilt zip (uploaded to the artifacts bucket), with its own role (only what the function does), its log group
 # (retention set; created before the function so Lambda never makes one without retention) and the shared layers.
+# Optional: X-Ray tracing, and for functions invoked asynchronously an on-failure destination with a chosen retry budget.
 
 resource "aws_cloudwatch_log_group" "this" {
   name              = "/aws/lambda/${var.name}"
@@ -45,6 +46,26 @@ data "aws_iam_policy_document" "permissions" {
       }
     }
   }
+
+  # PutTraceSegments/PutTelemetryRecords have no resource ARN: AWS documents "*".
+  dynamic "statement" {
+    for_each = var.tracing_enabled ? ["WriteTraces"] : []
+    content {
+      sid       = statement.value
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+      resources = ["*"]
+    }
+  }
+
+  # Lambda sends an event that failed every attempt to the destination with the function's own role.
+  dynamic "statement" {
+    for_each = var.async_failure == null ? [] : [var.async_failure.queue_arn]
+    content {
+      sid       = "ReportAsyncFailures"
+      actions   = ["sqs:SendMessage"]
+      resources = [statement.value]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "this" {
@@ -75,6 +96,13 @@ resource "aws_lambda_function" "this" {
   timeout          = var.timeout
   memory_size      = var.memory_size
 
+  dynamic "tracing_config" {
+    for_each = var.tracing_enabled ? ["Active"] : []
+    content {
+      mode = tracing_config.value
+    }
+  }
+
   dynamic "environment" {
     for_each = length(var.environment) == 0 ? [] : [var.environment]
     content {
@@ -83,4 +111,20 @@ resource "aws_lambda_function" "this" {
   }
 
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
+}
+
+# Asynchronous invocations (S3 events, the function's own continuations): how often a failed event is retried, how
+# old it may get, and where it goes when it has failed for good (docs in variables.tf and terraform/README.md).
+resource "aws_lambda_function_event_invoke_config" "this" {
+  count = var.async_failure == null ? 0 : 1
+
+  function_name                = aws_lambda_function.this.function_name
+  maximum_retry_attempts       = var.async_failure.maximum_retry_attempts
+  maximum_event_age_in_seconds = var.async_failure.maximum_event_age_seconds
+
+  destination_config {
+    on_failure {
+      destination = var.async_failure.queue_arn
+    }
+  }
 }

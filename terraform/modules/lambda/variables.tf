@@ -4,8 +4,9 @@ variable "name" {
 }
 
 variable "description" {
-  type    = string
-  default = ""
+  description = "What the function is for (shown in the console)."
+  type        = string
+  default     = ""
 }
 
 variable "zip_path" {
@@ -19,8 +20,9 @@ variable "artifacts_bucket" {
 }
 
 variable "handler" {
-  type    = string
-  default = "handler.handler"
+  description = "module.function the runtime calls."
+  type        = string
+  default     = "handler.handler"
 }
 
 variable "runtime" {
@@ -64,6 +66,27 @@ variable "statements" {
 }
 
 variable "log_retention_days" {
-  type    = number
-  default = 14
+  description = "Days the function's log group keeps its events."
+  type        = number
+  default     = 14
+}
+
+variable "tracing_enabled" {
+  description = "X-Ray active tracing of the function (adds the two xray statements it needs to its role)."
+  type        = bool
+  default     = false
+}
+
+variable "async_failure" {
+  description = <<-EOT
+    For a function invoked asynchronously: the SQS queue that receives an event once it has failed every attempt
+    (its role may send to it), how many times Lambda retries a failed event (0-2) and how old an event may get
+    (60-21600 s) before it goes there. null: AWS's defaults and no destination.
+  EOT
+  type = object({
+    queue_arn                 = string
+    maximum_retry_attempts    = number
+    maximum_event_age_seconds = number
+  })
+  default = null
 }

@@ -1,7 +1,14 @@
 output "arn" {
-  value = aws_sfn_state_machine.this.id
+  description = "The state machine's ARN."
+  value       = aws_sfn_state_machine.this.id
 }
 
 output "name" {
-  value = aws_sfn_state_machine.this.name
+  description = "The state machine's name."
+  value       = aws_sfn_state_machine.this.name
+}
+
+output "log_group_name" {
+  description = "The execution log group."
+  value       = aws_cloudwatch_log_group.executions.name
 }
