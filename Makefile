@@ -11,7 +11,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 PY := .venv/bin/python
 
-.PHONY: help setup up down status deploy destroy seed run test test-unit bench
+.PHONY: help setup up down status deploy destroy seed run failures redrive test test-unit bench
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/'
 
@@ -38,6 +38,12 @@ seed: ## generate a day of bills and a year of salaries and upload them
 
 run: up deploy seed ## the main job: stack up, deployed, seeded, the page URL printed
 	@$(PY) stack/next_steps.py
+
+failures: ## list uploads that failed every attempt (the ingest failures queue), with the error of each
+	@$(PY) -m ops.failures list
+
+redrive: ## replay them once the cause is fixed; each that succeeds leaves the queue
+	@$(PY) -m ops.failures redrive
 
 test: setup ## every test suite; starts the stack (and stops it after) if it is not running
 	@stack/offline.sh $(PY) -m pytest
