@@ -5,13 +5,13 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # Works: 3.39 (the offline toolchain: CI applies it to the local stack, with lambda_runtime = python3.8) and
-      # 5.76 up to 6.x (5.76.0 is the first release whose validation accepts runtime = "python3.13"; 5.75.1 rejects
-      # it). Does not: 4.x (no python3.13; 4.0-4.8 also make the inline S3 bucket blocks read-only) and 5.0-5.75.
-      # A constraint is an AND of comparisons (no OR): one range, minus single versions named with `!=`. Any range
-      # holding 3.39 and 6.x holds all of 4.x and 5.0-5.75, and naming those ~150 releases with `!=` is no way to keep
-      # a file. Each of them fails at `terraform validate`, never later; `terraform init` without a lock file takes
-      # the newest 6.x. 7.x is unchecked. README.md, "One code base, two provider lines", says how each is proven.
+      # Works: 3.39 (the offline toolchain; CI applies it to the local stack with lambda_runtime = python3.8) and
+      # 5.76 to 6.x (5.76.0 is the first release that accepts runtime = "python3.13"; 5.75.1 rejects it).
+      # Does not: 4.x (no python3.13; 4.0-4.8 also make the inline S3 bucket blocks read-only) and 5.0-5.75.
+      # A constraint cannot say "A or B": it is one range minus versions named one by one with `!=`, and the ~150
+      # releases of 4.x and 5.0-5.75 are too many to name. Each of them fails at plan, before anything changes;
+      # `terraform init` without a lock file installs the newest 6.x; 7.x is unchecked.
+      # README.md, "One code base, two provider lines", says how each line is proven.
       version = ">= 3.39, < 7.0"
     }
   }
