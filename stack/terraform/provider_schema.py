@@ -105,6 +105,8 @@ def assembly_path(version: str) -> Path:
 
 def install() -> list[str]:
     """Download each pinned wheel that is not extracted yet (hash-checked by pip), keep only its assembly JSON."""
+    for unpinned in set(SCHEMA_DIR.glob("provider-aws@*.jsii")) - {assembly_path(version) for version in pins()}:
+        unpinned.unlink()
     fetched = []
     for version, requirement in pins().items():
         if assembly_path(version).is_file():
