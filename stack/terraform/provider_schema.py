@@ -276,7 +276,8 @@ def check_file(path: Path, schema: Schema) -> list[Problem]:
                 noun = "resource" if kind == "resource" else "data source"
                 report(block.meta.line, f"unknown {noun} type {labels[0]}")
             else:
-                check_body(block, block_schema, f"{labels[0]}.{labels[1]}", report)
+                prefix = "data." if kind == "data" else ""  # as a reference names it
+                check_body(block, block_schema, f"{prefix}{labels[0]}.{labels[1]}", report)
     for line, root, steps in references(tree):
         check_reference(line, root, steps, schema, report)
     return problems
