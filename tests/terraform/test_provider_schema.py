@@ -2,7 +2,7 @@
 
 stack/terraform/provider_schema.py reads the jsii assemblies that stack/setup.sh extracts into .stack/provider-schemas/
 (pinned in stack/terraform/provider-schemas.txt). Without them this file fails: they are the only proof the modules
-fit a current provider. Each assembly is >100 MB of JSON (~3-4 s to load), so it is loaded once for the module.
+fit a current provider. Each assembly is >100 MB of JSON (2-4 s to load), so each is loaded once for the module.
 """
 
 from __future__ import annotations
