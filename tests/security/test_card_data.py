@@ -1,15 +1,17 @@
 """Runs last: after every other suite has paid with real-looking card numbers, none of them may be found anywhere
-the system keeps data — tables, objects, logs, workflow histories."""
+the system keeps data — tables, objects, logs (the workflow's and the API's included), workflow histories, queues
+(the ingest failure queue included)."""
 
 from __future__ import annotations
 
 import json
 
+from ops.failures import receive_all, show_again
 from tests.support import CARD_NUMBERS_USED
 
 
 def everything_stored(aws) -> list[tuple[str, str]]:
-    """(where, text) for every table item, S3 object, log event and execution history event on the stack."""
+    """(where, text) for every table item, S3 object, log event, execution history event and queued message."""
     found: list[tuple[str, str]] = []
     dynamodb = aws.client("dynamodb")
     for table in dynamodb.list_tables()["TableNames"]:
@@ -32,6 +34,12 @@ def everything_stored(aws) -> list[tuple[str, str]]:
             for execution in page["executions"]:
                 history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)
                 found.append((f"sfn:{execution['name']}", json.dumps(history["events"], default=str)))
+    sqs = aws.client("sqs")
+    for page in sqs.get_paginator("list_queues").paginate():
+        for url in page.get("QueueUrls", []):
+            messages = list(receive_all(sqs, url, hide_seconds=30))
+            show_again(sqs, url, messages)
+            found += [(f"sqs:{url}", message["Body"]) for message in messages]
     return found
 
 

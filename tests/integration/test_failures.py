@@ -1,0 +1,133 @@
+"""No upload is lost quietly: a file that fails every attempt lands in the failure queue with what to act on, its
+alarm reaches the operations topic, other files keep flowing, and `make redrive` ingests it once it can be read.
+
+The poison file is a bills CSV stored in the GLACIER class: S3 refuses to read it (InvalidObjectState) until it is
+restored, so every attempt fails, as it would on AWS for a file archived before it was ingested.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from decimal import Decimal
+
+import pytest
+
+from ops import failures
+from tests.support import ENDPOINT, REPO, unique_invoice_id, wait_for
+
+HEADER = "InvoiceID,CustomerName,Balance,IsProcessed\n"
+
+
+def make(*args: str) -> subprocess.CompletedProcess:
+    """A make target as an operator runs it, against this stack."""
+    env = {**os.environ, "AWS_ENDPOINT_URL": ENDPOINT}
+    return subprocess.run(["make", "-s", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def operations_inbox(aws, deployment):
+    """A queue subscribed to the operations topic, as an on-call tool would be; removed afterwards."""
+    sqs, sns = aws.client("sqs"), aws.client("sns")
+    url = sqs.create_queue(QueueName=f"test-operations-inbox-{unique_invoice_id()}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = sns.subscribe(TopicArn=deployment["operations_topic_arn"], Protocol="sqs", Endpoint=arn,
+                                 Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"]
+    yield sqs, url
+    sns.unsubscribe(SubscriptionArn=subscription)
+    sqs.delete_queue(QueueUrl=url)
+
+
+def alarm_messages(sqs, url: str) -> list[dict]:
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def failure_records_for(aws, deployment, key: str) -> list[failures.Failure]:
+    """The failure queue's records that name this key, read as `make failures` reads them (left in the queue)."""
+    sqs, url = aws.client("sqs"), deployment["ingest_failures_queue_url"]
+    messages = list(failures.receive_all(sqs, url, failures.LIST_HIDE_S))
+    failures.show_again(sqs, url, messages)
+    described = [failures.describe(json.loads(message["Body"])) for message in messages]
+    return [failure for failure in described if any(f"/{key} " in name for name in failure.objects)]
+
+
+def balances(aws, deployment, ids: list[int]) -> dict[int, Decimal]:
+    table = aws.resource("dynamodb").Table(deployment["balance_table"])
+    items = (table.get_item(Key={"InvoiceID": invoice_id}, ConsistentRead=True).get("Item") for invoice_id in ids)
+    return {int(item["InvoiceID"]): item["Balance"] for item in items if item}
+
+
+def test_a_poison_file_is_kept_alarmed_and_redriven_once(aws, deployment, operations_inbox):
+    s3, cloudwatch = aws.client("s3"), aws.client("cloudwatch")
+    alarms = [deployment["alarm_names"]["ingest-bills-errors"], deployment["alarm_names"]["ingest-failures-waiting"]]
+    for name in alarms:  # from a known state, so the transition this test causes is the one it sees
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="test starts from OK")
+    sqs, inbox = operations_inbox
+    alarm_messages(sqs, inbox)  # drop the OK notifications of the reset
+
+    first = unique_invoice_id()
+    poison_ids, good_ids = [first, first + 1, first + 2], [first + 3]
+    poison_rows = {first: "10.00", first + 1: "20.50", first + 2: "0.99"}
+    poison_key = f"bills-due/archived-{first}.csv"
+    started = time.monotonic()
+    s3.put_object(Bucket=deployment["bills_bucket"], Key=poison_key, StorageClass="GLACIER",
+                  Body=(HEADER + "".join(f"{i},Archived {i},{amount},0\n" for i, amount in poison_rows.items())).encode())
+    s3.put_object(Bucket=deployment["bills_bucket"], Key=f"bills-due/fine-{first}.csv",
+                  Body=f"{HEADER}{good_ids[0]},Still Flowing,7.00,0\n".encode())
+
+    # Other files keep flowing while the poison file fails.
+    wait_for(lambda: balances(aws, deployment, good_ids) == {good_ids[0]: Decimal("7.00")}, timeout=30)
+
+    # Within its retry budget (3 attempts, retried after 1 s and 2 s locally) it lands in the queue, with what to act on.
+    [failure] = wait_for(lambda: failure_records_for(aws, deployment, poison_key), timeout=60)
+    to_record = time.monotonic() - started
+    assert failure.function == deployment["function_names"]["ingest_bills"]
+    assert (failure.condition, failure.attempts) == ("RetriesExhausted", 3)
+    etag = s3.head_object(Bucket=deployment["bills_bucket"], Key=poison_key)["ETag"].strip('"')
+    assert failure.objects == [f"{deployment['bills_bucket']}/{poison_key} (etag {etag}, version None)"]
+    assert failure.error.startswith("InvalidObjectState:")
+    assert balances(aws, deployment, poison_ids) == {}  # nothing half-applied
+
+    # Someone is told: both alarms reach ALARM and their messages arrive on the operations topic.
+    def alarmed():
+        states = {a["AlarmName"]: a["StateValue"] for a in cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]}
+        return all(state == "ALARM" for state in states.values())
+
+    wait_for(alarmed, timeout=90, interval=1)
+    to_alarm = time.monotonic() - started
+    received: dict[str, str] = {}
+
+    def told():
+        received.update({m["AlarmName"]: m["NewStateValue"] for m in alarm_messages(sqs, inbox) if m["NewStateValue"] == "ALARM"})
+        return set(received) == set(alarms)
+
+    wait_for(told, timeout=30, interval=0)
+    print(f"\npoison upload -> failure record {to_record:.1f} s, -> both alarms {to_alarm:.1f} s")
+
+    # `make failures` shows it; `make redrive` cannot ingest it yet and keeps it.
+    listed = make("failures")
+    assert listed.returncode == 0 and poison_key in listed.stdout and "InvalidObjectState" in listed.stdout
+    refused = make("redrive")
+    assert refused.returncode != 0 and "still failing" in refused.stdout
+    assert len(failure_records_for(aws, deployment, poison_key)) == 1
+
+    # The cause is fixed (the file is restored): redrive ingests it and removes the record.
+    s3.restore_object(Bucket=deployment["bills_bucket"], Key=poison_key, RestoreRequest={"Days": 1})
+    record_body = json.dumps({"requestContext": {"functionArn": failure.function_arn}, "requestPayload": failure.payload})
+    redriven = make("redrive")
+    assert redriven.returncode == 0, redriven.stdout + redriven.stderr
+    assert f"redriven: {failure.function}" in redriven.stdout and poison_key in redriven.stdout
+    expected = {i: Decimal(amount) for i, amount in poison_rows.items()}
+    assert balances(aws, deployment, poison_ids) == expected
+    assert failure_records_for(aws, deployment, poison_key) == []
+
+    # A replay of the same record (a redrive whose delete was lost) neither loses nor doubles a row.
+    aws.client("sqs").send_message(QueueUrl=deployment["ingest_failures_queue_url"], MessageBody=record_body)
+    again = make("redrive")
+    assert again.returncode == 0 and poison_key in again.stdout
+    assert balances(aws, deployment, poison_ids) == expected
+    report = s3.get_object(Bucket=deployment["bills_bucket"], Key=poison_key + ".rejected.jsonl")
+    assert report["Body"].read() == b""  # every row was good, once

@@ -1,0 +1,68 @@
+"""What an operator reads and is told: the workflow's execution log, the API stage's logging and throttle, and an
+alarm on every function, all deployed by terraform/ on the local stack."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from tests.support import payment_body, wait_for
+
+
+def test_a_failed_execution_is_logged_without_its_data(api, bill, aws, deployment):
+    """Level ERROR: the failure events of an execution, never its input or output (names, e-mails, phone numbers)."""
+    item = bill(balance="30.00")
+    body = payment_body(item)
+    payment_id = api.pay(body).json()["PaymentId"]
+    # The balance changes while the payment waits: the workflow declines it and ends in its PaymentFailed state.
+    aws.resource("dynamodb").Table(deployment["balance_table"]).update_item(
+        Key={"InvoiceID": item["InvoiceID"]}, UpdateExpression="SET Balance = :b",
+        ExpressionAttributeValues={":b": Decimal("31.00")})
+    assert api.wait_until_settled(payment_id)["Status"] == "failed"
+
+    logs = aws.client("logs")
+
+    def events_of_this_execution():
+        found = []
+        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=deployment["workflow_log_group"]):
+            found += [json.loads(e["message"]) for e in page["events"] if payment_id in e["message"]]
+        return found if any(e["type"] == "ExecutionFailed" for e in found) else None
+
+    events = wait_for(events_of_this_execution, timeout=30, interval=1)
+    assert {"LambdaFunctionFailed", "ExecutionFailed"} <= {e["type"] for e in events}
+    assert not {e["type"] for e in events} & {"TaskStateEntered", "ExecutionStarted", "LambdaFunctionSucceeded"}
+    text = json.dumps(events)
+    assert all("input" not in e["details"] and "output" not in e["details"] for e in events)
+    assert body["EmailId"] not in text and body["PhnNumber"] not in text and body["CardNumber"] not in text
+
+
+def test_the_api_stage_is_throttled_measured_and_logs_one_json_line_a_request(aws, deployment):
+    stage = aws.client("apigateway").get_stage(restApiId=deployment["api_id"], stageName=deployment["api_stage"])
+    settings = stage["methodSettings"]["*/*"]
+    assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (50.0, 100)  # the variables' defaults
+    assert settings["metricsEnabled"] is True and settings["dataTraceEnabled"] is False
+    assert settings["loggingLevel"] == "ERROR" and settings["cachingEnabled"] is False
+    access = stage["accessLogSettings"]
+    assert access["destinationArn"].endswith(f":log-group:{deployment['api_access_log_group']}")
+    fields = json.loads(access["format"])
+    assert {"requestId", "route", "status", "latencyMs", "clientIp"} <= set(fields)
+    assert not [value for value in fields.values() if "body" in value.lower() or "header" in value.lower()]
+
+
+def test_every_function_the_workflow_and_the_api_have_alarms_to_the_operations_topic(aws, deployment):
+    alarms = []
+    for page in aws.client("cloudwatch").get_paginator("describe_alarms").paginate(
+            AlarmNames=list(deployment["alarm_names"].values())):
+        alarms += page["MetricAlarms"]
+    assert len(alarms) == len(deployment["alarm_names"])
+    watched = {(a["Namespace"], a["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in a["Dimensions"])))
+               for a in alarms}
+    for function in deployment["function_names"].values():
+        for metric in ("Errors", "Throttles"):
+            assert ("AWS/Lambda", metric, (("FunctionName", function),)) in watched
+    for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
+        assert ("AWS/States", metric, (("StateMachineArn", deployment["state_machine_arn"]),)) in watched
+    assert {("AWS/ApiGateway", "5XXError"), ("AWS/ApiGateway", "Latency"), ("AWS/SQS", "ApproximateNumberOfMessagesVisible")} \
+        <= {(namespace, metric) for namespace, metric, _ in watched}
+    assert all(a["AlarmActions"] == [deployment["operations_topic_arn"]] for a in alarms)
+    assert all(a["OKActions"] == [deployment["operations_topic_arn"]] for a in alarms)
