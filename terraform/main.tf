@@ -329,9 +329,11 @@ locals {
         namespace   = "AWS/SQS", metric_name = "ApproximateNumberOfMessagesVisible", statistic = "Maximum"
         dimensions  = { QueueName = module.failure_queue.name }
       }
+      # A declined payment ends in the workflow's PaymentFailed state too, so this counts them: same threshold.
       "payment-executions-failed" = {
-        description = "A payment workflow execution failed (not a declined payment: those end in record_failure). Read the execution log group."
+        description = "More than ${var.payments_failed_threshold} payment workflow executions failed in one period. Declined payments end in PaymentFailed; any other error is a fault. Read the execution log group."
         namespace   = "AWS/States", metric_name = "ExecutionsFailed", dimensions = { StateMachineArn = module.workflow.arn }
+        threshold   = var.payments_failed_threshold
       }
       "payment-executions-timed-out" = {
         description = "A payment workflow execution timed out. Read the execution log group."

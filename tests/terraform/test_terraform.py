@@ -264,6 +264,7 @@ def test_a_destroyed_deployment_leaves_nothing(deployment, tmp_path):
         "TF_WORKSPACE": prefix,
         "SENDER_EMAIL": f"{prefix}@example.com",
         "DEPLOY_OUTPUTS": str(tmp_path / "outputs.json"),
+        "TF_VAR_manage_api_gateway_account": "false",  # account-wide: the first deployment owns it
     }
     applied = subprocess.run([*DEPLOY, "apply"], env=env, capture_output=True, text=True, timeout=600)
     destroyed = subprocess.run([*DEPLOY, "destroy"], env=env, capture_output=True, text=True, timeout=600)
@@ -271,15 +272,24 @@ def test_a_destroyed_deployment_leaves_nothing(deployment, tmp_path):
     assert destroyed.returncode == 0, destroyed.stdout[-6000:] + destroyed.stderr[-2000:]
 
     session = boto3.session.Session(region_name="us-east-1")
+
+    def every(service: str, operation: str, key: str, name: str | None = None, **kwargs) -> list[str]:
+        """Every name a list operation returns, across all its pages."""
+        pages = session.client(service).get_paginator(operation).paginate(**kwargs)
+        return [item[name] if name else item for page in pages for item in page.get(key, [])]
+
     left = {
-        "buckets": [b["Name"] for b in session.client("s3").list_buckets()["Buckets"]],
-        "tables": session.client("dynamodb").list_tables()["TableNames"],
-        "functions": [f["FunctionName"] for f in session.client("lambda").list_functions()["Functions"]],
-        "roles": [r["RoleName"] for r in session.client("iam").list_roles()["Roles"]],
-        "apis": [a["name"] for a in session.client("apigateway").get_rest_apis()["items"]],
-        "state machines": [m["name"] for m in session.client("stepfunctions").list_state_machines()["stateMachines"]],
-        "log groups": [g["logGroupName"] for g in session.client("logs").describe_log_groups()["logGroups"]],
-        "identities": session.client("ses").list_identities()["Identities"],
+        "buckets": every("s3", "list_buckets", "Buckets", "Name"),
+        "tables": every("dynamodb", "list_tables", "TableNames"),
+        "functions": every("lambda", "list_functions", "Functions", "FunctionName"),
+        "roles": every("iam", "list_roles", "Roles", "RoleName"),
+        "apis": every("apigateway", "get_rest_apis", "items", "name"),
+        "state machines": every("stepfunctions", "list_state_machines", "stateMachines", "name"),
+        "log groups": every("logs", "describe_log_groups", "logGroups", "logGroupName"),
+        "identities": every("ses", "list_identities", "Identities"),
+        "queues": every("sqs", "list_queues", "QueueUrls"),
+        "topics": every("sns", "list_topics", "Topics", "TopicArn"),
+        "alarms": every("cloudwatch", "describe_alarms", "MetricAlarms", "AlarmName"),
     }
     remaining = {kind: [n for n in names if prefix in n] for kind, names in left.items()}
     assert not any(remaining.values()), remaining
