@@ -26,6 +26,7 @@ from typing import Any, Iterator
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 OUTPUTS = Path(__file__).resolve().parent.parent / "build" / "outputs.json"
 # A redrive waits for the function itself: the longest function timeout (300 s) and a margin.
@@ -133,19 +134,30 @@ def list_failures(sqs: Any, url: str, as_json: bool) -> int:
     return 0
 
 
+def replay(lambda_client: Any, failure: Failure) -> str | None:
+    """Invoke the recorded function with the recorded event and wait for it; the error, or None if it succeeded."""
+    try:
+        response = lambda_client.invoke(FunctionName=failure.function_arn, InvocationType="RequestResponse",
+                                        Payload=json.dumps(failure.payload).encode())
+    except ClientError as error:  # e.g. the function was renamed or removed since
+        return f"{error.response['Error']['Code']}: {error.response['Error'].get('Message', '')}"
+    if not response.get("FunctionError"):
+        return None
+    result = json.loads(response["Payload"].read() or b"null") or {}
+    return f"{result.get('errorType', response['FunctionError'])}: {result.get('errorMessage', '')}"
+
+
 def redrive(sqs: Any, lambda_client: Any, url: str) -> int:
     """Replay each record; delete it when its function now succeeds. Exit 1 if any still fails."""
     replayed, still_failing = 0, []
     try:
         for message in receive_all(sqs, url, REDRIVE_HIDE_S):
             failure = describe(json.loads(message["Body"]))
-            response = lambda_client.invoke(FunctionName=failure.function_arn, InvocationType="RequestResponse",
-                                            Payload=json.dumps(failure.payload).encode())
-            result = json.loads(response["Payload"].read() or b"null")
-            if response.get("FunctionError"):
+            error = replay(lambda_client, failure)
+            if error:
                 still_failing.append(message)
                 print_failure(failure, prefix="still failing: ")
-                print(f"    now:   {result.get('errorType')}: {str(result.get('errorMessage'))[:300]}")
+                print(f"    now:   {error[:300]}")
                 continue
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             replayed += 1

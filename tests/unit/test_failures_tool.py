@@ -33,3 +33,13 @@ def test_an_event_that_aged_out_without_running_has_no_error_payload():
     record = {**RECORD, "responsePayload": None,
               "requestContext": {**RECORD["requestContext"], "condition": "EventAgeExceeded", "approximateInvokeCount": 0}}
     assert failures.describe(record).error == "EventAgeExceeded"
+
+
+def test_a_record_whose_function_is_gone_stays_in_the_queue():
+    from botocore.exceptions import ClientError
+
+    class GoneLambda:
+        def invoke(self, **_):
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "Function not found"}}, "Invoke")
+
+    assert failures.replay(GoneLambda(), failures.describe(RECORD)) == "ResourceNotFoundException: Function not found"
