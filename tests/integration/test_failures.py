@@ -45,13 +45,18 @@ def alarm_messages(sqs, url: str) -> list[dict]:
     return [json.loads(message["Body"]) for message in messages]
 
 
-def failure_records_for(aws, deployment, key: str) -> list[failures.Failure]:
-    """The failure queue's records that name this key, read as `make failures` reads them (left in the queue)."""
+def failure_records(aws, deployment) -> list[failures.Failure]:
+    """The failure queue's records, read as `make failures` reads them (left in the queue)."""
     sqs, url = aws.client("sqs"), deployment["ingest_failures_queue_url"]
     messages = list(failures.receive_all(sqs, url, failures.LIST_HIDE_S))
     failures.show_again(sqs, url, messages)
-    described = [failures.describe(json.loads(message["Body"])) for message in messages]
-    return [failure for failure in described if any(f"/{key} " in name for name in failure.objects)]
+    return [failures.describe(json.loads(message["Body"])) for message in messages]
+
+
+def failure_records_for(aws, deployment, key: str, bucket_key: str = "bills_bucket") -> list[failures.Failure]:
+    """The records that name this object of the deployment's bucket."""
+    name = f"{deployment[bucket_key]}/{key} "
+    return [failure for failure in failure_records(aws, deployment) if any(o.startswith(name) for o in failure.objects)]
 
 
 def balances(aws, deployment, ids: list[int]) -> dict[int, Decimal]:
@@ -133,3 +138,24 @@ def test_a_poison_file_is_kept_alarmed_and_redriven_once(aws, deployment, operat
     assert balances(aws, deployment, poison_ids) == expected
     report = s3.get_object(Bucket=deployment["bills_bucket"], Key=poison_key + ".rejected.jsonl")
     assert report["Body"].read() == b""  # every row was good, once
+
+
+def test_a_salary_file_that_cannot_be_read_is_kept_and_redriven(aws, deployment, request):
+    """The salary pipeline has the same safety net: its own function in the record, replayed by the same redrive."""
+    s3 = aws.client("s3")
+    emp_id = unique_invoice_id()
+    key = f"salaries/{2100 + emp_id % 7900}-{1 + emp_id % 12:02d}.csv"  # a month no other run uses
+    request.addfinalizer(lambda: s3.delete_object(Bucket=deployment["salary_bucket"], Key=key))
+    s3.put_object(Bucket=deployment["salary_bucket"], Key=key, StorageClass="GLACIER",
+                  Body=f"EmpID,EmpName,EmpSalary\n{emp_id},Archived Payroll,4321.09\n".encode())
+
+    [failure] = wait_for(lambda: failure_records_for(aws, deployment, key, "salary_bucket"), timeout=60)
+    assert failure.function == deployment["function_names"]["salary_files"]
+    assert failure.error.startswith("InvalidObjectState:")
+
+    s3.restore_object(Bucket=deployment["salary_bucket"], Key=key, RestoreRequest={"Days": 1})
+    redriven = make("redrive")
+    assert redriven.returncode == 0 and f"redriven: {failure.function}" in redriven.stdout
+    item = aws.resource("dynamodb").Table(deployment["salary_table"]).get_item(
+        Key={"EmpID": emp_id, "EmpName": "Archived Payroll"}, ConsistentRead=True)["Item"]
+    assert item["TotalSalary"] == Decimal("4321.09")
