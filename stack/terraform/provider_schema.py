@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[2]
 PINS = Path(__file__).resolve().parent / "provider-schemas.txt"
 SCHEMA_DIR = REPO / ".stack" / "provider-schemas"
 TERRAFORM_DIR = REPO / "terraform"
-GENERATED = {"localstack_providers_override.tf"}  # written by deploy.py for the local stack, not part of the code
+GENERATED = {"localstack_providers_override.tf", "offline_toolchain_override.tf"}  # written by deploy.py, not code
 
 # Terraform's own arguments and blocks, allowed in any resource or data block (`timeouts` is in the schemas).
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider"}

