@@ -1,18 +1,24 @@
 """terraform/ and its toolchain: static checks offline, then the deployment on the running stack.
 
-Static (no stack): `terraform fmt -check`, offline init + validate with the offline toolchain (hashicorp/aws 3.39.0
-from the filesystem mirror), reproducible Lambda zips, the provider-override fix, checkov against its baseline.
-On the stack: the deployment the other suites use has every output, a second apply plans no change, the page and
-its config.js are served, and a separate deployment (own workspace and name prefix) is destroyed without a trace.
+Static (no stack): `terraform fmt -check`; versions.tf refuses the offline toolchain's hashicorp/aws 3.39.0 (it admits
+the releases users can use), while with the toolchain's pin an offline init + validate with 3.39.0 from the filesystem
+mirror passes; `deploy.py init` leaves no override file behind; reproducible Lambda zips, the provider-override fix,
+checkov against its baseline.
+On the stack: the deployment the other suites use has every output, a second apply plans no change, a Ctrl-C leaves
+no override file, the page and its config.js are served, and a separate deployment (own workspace and name prefix) is
+destroyed without a trace.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -65,17 +71,75 @@ def test_fmt(offline_env):
     assert result.returncode == 0, f"run `terraform fmt -recursive terraform/`:\n{result.stdout}{result.stderr}"
 
 
-def test_offline_init_and_validate(offline_env, tmp_path):
-    # A copy, so the test neither needs nor disturbs the working directory's .terraform/ and lock file.
+def copy_of_root(tmp_path: Path) -> Path:
+    """A copy of terraform/, so a test neither needs nor disturbs the working directory's .terraform/ and lock file."""
     copy = tmp_path / "terraform"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".terraform*", "terraform.tfstate*", "*_override.tf"))
+    return copy
+
+
+def overrides() -> list[str]:
+    return sorted(path.name for path in ROOT.glob("*_override.tf"))
+
+
+def test_versions_tf_refuses_the_offline_provider(offline_env, tmp_path):
+    """versions.tf admits only the releases users can use (>= 5.76): without the pin, the mirror's 3.39.0 is refused."""
+    copy = copy_of_root(tmp_path)
     init = terraform(offline_env, "init", "-input=false", "-no-color", cwd=copy)
-    assert init.returncode == 0, init.stdout + init.stderr
-    assert local_override.provider_version(copy) == toolchain.PROVIDER_VERSION
-    validate = terraform(offline_env, "validate", "-json", cwd=copy)
+    output = " ".join((init.stdout + init.stderr).split())
+    assert init.returncode != 0, output
+    assert "no available releases match the given constraints" in output and ">= 5.76.0, < 7.0.0" in output, output
+
+
+def test_offline_init_and_validate(offline_env, tmp_path):
+    copy = copy_of_root(tmp_path)
+    with toolchain.pinned_provider(copy) as pin:
+        assert pin.name == toolchain.PIN_NAME and pin.is_file()
+        init = terraform(offline_env, "init", "-input=false", "-no-color", cwd=copy)
+        assert init.returncode == 0, init.stdout + init.stderr
+        assert local_override.provider_version(copy) == toolchain.PROVIDER_VERSION
+        validate = terraform(offline_env, "validate", "-json", cwd=copy)
+    assert not pin.exists()
     report = json.loads(validate.stdout)
     assert report["valid"], json.dumps(report["diagnostics"], indent=2)
     assert report["warning_count"] == 0, json.dumps(report["diagnostics"], indent=2)
+
+
+def test_deploy_init_pins_the_offline_provider_and_cleans_up():
+    """`deploy.py init` (no stack needed) installs 3.39.0 through the pin, and leaves no override file, also when
+    Terraform fails."""
+    result = subprocess.run([*DEPLOY, "init"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert f"offline toolchain, hashicorp/aws {toolchain.PROVIDER_VERSION}" in result.stdout
+    assert overrides() == []
+    failing = {**os.environ, "TF_CLI_ARGS_init": "-no-such-flag"}  # Terraform fails while the pin is in place
+    result = subprocess.run([*DEPLOY, "init"], env=failing, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "terraform init failed" in result.stderr, result.stdout + result.stderr
+    assert overrides() == []
+
+
+def test_runs_from_one_checkout_take_turns():
+    """A second deploy.py waits for the first (else the first would delete the second's provider pin halfway)."""
+    lock = ROOT / ".terraform" / "payproc-deploy.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with lock.open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # as a running deploy.py holds it
+        process = subprocess.Popen([*DEPLOY, "init"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = process.stdout.readline()
+        assert "waiting for the other deploy.py run" in first, first + process.stderr.read()
+        assert process.poll() is None and overrides() == []
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stdout + stderr
+    assert overrides() == []
+
+
+def test_pin_is_only_for_the_offline_toolchain(tmp_path):
+    with toolchain.pinned_provider(tmp_path) as pin:
+        assert f'version = "{toolchain.PROVIDER_VERSION}"' in pin.read_text()
+    stale = tmp_path / toolchain.PIN_NAME
+    stale.write_text(toolchain.pin_text())  # left behind by a killed run
+    with toolchain.pinned_provider(tmp_path, pin=False):
+        assert not stale.exists()  # the system toolchain must not get it
 
 
 def test_toolchain_install_is_idempotent():
@@ -242,6 +306,25 @@ def test_deployment_outputs(deployment):
 def test_second_apply_plans_no_changes(deployment):
     result = subprocess.run([*DEPLOY, "plan"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"expected no changes (exit 0), got {result.returncode}:\n{result.stdout[-8000:]}"
+    assert overrides() == []
+
+
+def test_interrupted_deploy_leaves_no_override(deployment):
+    """Ctrl-C while both override files are in place (the local stack's is written after init): both are gone."""
+    process = subprocess.Popen([*DEPLOY, "plan"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while (ROOT / local_override.OVERRIDE_NAME).exists() is False and process.poll() is None:
+            assert time.monotonic() < deadline, "deploy.py plan never wrote the local stack's override"
+            time.sleep(0.05)
+        assert (ROOT / toolchain.PIN_NAME).exists() or process.poll() is not None
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode in (0, 130), stdout[-4000:] + stderr[-4000:]
+    assert overrides() == []
 
 
 def test_page_and_config_are_served(deployment):
@@ -270,6 +353,7 @@ def test_a_destroyed_deployment_leaves_nothing(deployment, tmp_path):
     destroyed = subprocess.run([*DEPLOY, "destroy"], env=env, capture_output=True, text=True, timeout=600)
     assert applied.returncode == 0, applied.stdout[-6000:] + applied.stderr[-2000:]
     assert destroyed.returncode == 0, destroyed.stdout[-6000:] + destroyed.stderr[-2000:]
+    assert overrides() == []
 
     session = boto3.session.Session(region_name="us-east-1")
 
