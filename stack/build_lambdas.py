@@ -1,6 +1,7 @@
 """Build the Lambda deployment packages, reproducibly, into build/ (ignored).
 
     python stack/build_lambdas.py [--functions DIR] [--lib DIR] [--out DIR]
+    python stack/build_lambdas.py --packages-only   # install the layer's packages now (setup), so deploys run offline
 
 - build/functions/<name>.zip  one per functions/<name>/: its .py files (sub-packages included), without tests and
                               caches, at the zip's root (handler `handler.handler`).
@@ -108,12 +109,14 @@ def pinned_packages(requirements: Path, cache: Path) -> Path | None:
         for old in cache.iterdir():
             shutil.rmtree(old)
     partial = cache / f"{key}.partial"  # renamed when complete, so a broken install is never taken for one
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--require-hashes", "--only-binary=:all:", "--no-compile", "--implementation", "py", "--platform", "any",
-         "--python-version", RUNTIME_PYTHON, "--target", str(partial), "-r", str(requirements)],
-        check=True,
-    )
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+               "--require-hashes", "--only-binary=:all:", "--no-compile", "--implementation", "py", "--platform", "any",
+               "--python-version", RUNTIME_PYTHON, "--target", str(partial), "-r", str(requirements)]
+    done = subprocess.run(command, capture_output=True, text=True)  # pip's notes about this machine's indexes: noise
+    if done.returncode:
+        sys.stderr.write(f"{done.stderr}build_lambdas: pip could not install {requirements}'s packages; offline, "
+                         f"`make setup` installs them into {cache} beforehand\n")
+        raise subprocess.CalledProcessError(done.returncode, command, done.stdout, done.stderr)
     partial.rename(installed)
     return installed
 
@@ -170,7 +173,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--lib", type=Path, default=REPO / "lib", help="default: lib/")
     parser.add_argument("--out", type=Path, default=REPO / "build", help="default: build/")
     parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument("--packages-only", action="store_true",
+                        help="only install the layer's pinned packages into the cache (needs the package index)")
     args = parser.parse_args(argv)
+    if args.packages_only:
+        packages = pinned_packages(args.lib / LAYER_REQUIREMENTS, args.out / PACKAGES_CACHE)
+        if not args.quiet:
+            print(f"layer packages in {packages}" if packages else f"no {args.lib / LAYER_REQUIREMENTS}")
+        return 0
     manifest = build(args.functions, args.lib, args.out)
     if not args.quiet:
         for kind in ("functions", "layers"):
