@@ -210,7 +210,7 @@ def fan_out(stack: Stack, scaffold: Scaffold, bucket: str, bills: BillsFile, chu
     chunk_bytes = max(1024, len(bills.data) // chunks)
     name = scaffold.function(
         "ingest-small-chunks", (REPO / "build" / "functions" / "ingest_bills.zip").read_bytes(),
-        {"BALANCE_TABLE": stack.outputs["balance_table"], "INGEST_CHUNK_BYTES": str(chunk_bytes)},
+        {**deployed["Environment"]["Variables"], "INGEST_CHUNK_BYTES": str(chunk_bytes)},  # logs, metrics, tracing too
         runtime=deployed["Runtime"], layers=[layer["Arn"] for layer in deployed.get("Layers", [])], timeout=300)
     key = "bills-due/fan-out.csv"
     etag = s3.put_object(Bucket=bucket, Key=key, Body=bills.data)["ETag"]

@@ -54,6 +54,9 @@ if needs tools "$tools_python" requirements-dev.txt stack/terraform/requirements
     done_ tools "$tools_python" requirements-dev.txt stack/terraform/requirements.txt
 fi
 
+# --- the Lambda layer's pinned packages (lib/requirements.txt), installed now: a deploy may run offline -------------
+.venv/bin/python stack/build_lambdas.py --packages-only --quiet  # cached by build_lambdas itself
+
 # --- LocalStack's runtime (embedded mode) --------------------------------------------------------------------
 python313=$(find_python 3.13) || die "LocalStack's runtime needs Python 3.13: install it (e.g. 'pyenv install 3.13', \
 'apt-get install python3.13' where Debian has it, or from python.org) and put python3.13 on PATH"

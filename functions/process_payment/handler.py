@@ -10,16 +10,17 @@ from typing import Any
 
 from payproc.config import get_settings
 from payproc.ledger import PaymentRejected, TransientError, commit_payment
-from payproc.logs import get_logger, log_event
 from payproc.money import parse_money
+from payproc.telemetry import instrumented, logger
 
-LOG = get_logger("process_payment")
 __all__ = ["PaymentRejected", "TransientError", "handler"]
 
 
+@instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Input {payment: <execution input>, executionArn}; returns {status, paymentId}."""
     payment = event["payment"]
+    logger.append_keys(PaymentId=payment["paymentId"])
     settings = get_settings()
     try:
         status = commit_payment(
@@ -31,8 +32,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             execution_arn=event.get("executionArn"),
         )
     except PaymentRejected as rejected:
-        log_event(LOG, "payment_rejected", payment_id=payment["paymentId"], reason=str(rejected))
+        logger.info("payment_rejected", reason=str(rejected))
         raise
-    log_event(LOG, "payment_committed", payment_id=payment["paymentId"], invoice_id=payment["invoiceId"],
-              amount=payment["amount"], status=status)
+    logger.info("payment_committed", invoice_id=payment["invoiceId"], amount=payment["amount"], status=status)
     return {"status": status, "paymentId": payment["paymentId"]}

@@ -10,20 +10,21 @@ from typing import Any
 
 from payproc.config import get_settings
 from payproc.ledger import record_alert_failure, record_payment_failure
-from payproc.logs import get_logger, log_event
 from payproc.payments import failure_reason
+from payproc.telemetry import instrumented, logger
 
-LOG = get_logger("record_failure")
 STAGES = ("payment", "email", "text")
 
 
+@instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Input {payment: <state with error {Error, Cause}>, stage}; returns what was recorded."""
+    payment = event["payment"]
+    payment_id = payment["paymentId"]
+    logger.append_keys(PaymentId=payment_id)
     stage = event["stage"]
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
-    payment = event["payment"]
-    payment_id = payment["paymentId"]
     reason = failure_reason(payment.get("error"))
     payments_table = get_settings().require("payments_table")
     if stage == "payment":
@@ -31,5 +32,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     else:
         record_alert_failure(payments_table, payment_id, stage, reason)
         recorded = True
-    log_event(LOG, "failure_recorded", payment_id=payment_id, stage=stage, reason=reason, recorded=recorded)
+    logger.info("failure_recorded", stage=stage, reason=reason, recorded=recorded)
     return {"stage": stage, "reason": reason, "recorded": recorded}

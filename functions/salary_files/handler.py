@@ -8,8 +8,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import json
-import logging
 import tempfile
 from contextlib import closing
 from typing import IO, Any
@@ -29,11 +27,9 @@ from payproc.s3csv import (
     open_object,
     report_key,
 )
+from payproc.telemetry import ROWS_INGESTED, ROWS_REJECTED, count, instrumented, logger
 from salary_ledger import SalaryLedger
 from salary_rules import HEADER, MonthFile, RowError, is_salary_file, month_of, processed_key
-
-log = logging.getLogger()
-log.setLevel(logging.INFO)
 
 PSV_CONTENT_TYPE = "text/plain; charset=utf-8"
 PSV_SPOOL_BYTES = 8 * 1024 * 1024  # a larger copy spills to /tmp instead of memory
@@ -50,26 +46,32 @@ def _clients() -> tuple[Any, SalaryLedger]:
     return boto3.client("s3"), SalaryLedger(boto3.client("dynamodb"), get_settings().require("salary_table"))
 
 
-def handler(event: dict[str, Any], context: Any = None) -> list[dict[str, Any]]:
+@instrumented
+def handler(event: dict[str, Any], context: Any) -> list[dict[str, Any]]:
     s3, ledger = _clients()
     summaries = []
     for record in event.get("Records", []):
-        summary = process_file(s3, ledger, object_from_record(record))
-        log.info(json.dumps(summary))
+        ref = object_from_record(record)
+        # Every line logged for this file, payproc's and the ledger's included, says which file it is.
+        with logger.append_context_keys(bucket=ref.bucket, key=ref.key):
+            summary = process_file(s3, ledger, ref)
+            # Counted once the file is done, so a failed attempt that S3 retries does not count its rows twice.
+            count(ROWS_INGESTED, summary.get("rows_counted", 0))
+            count(ROWS_REJECTED, summary.get("rows_rejected", 0))
+            logger.info("salary_file", **summary)
         summaries.append(summary)
     return summaries
 
 
 def process_file(s3: Any, ledger: SalaryLedger, ref: S3ObjectRef) -> dict[str, Any]:
-    """Process one uploaded object; return a summary of what happened (the handler logs it)."""
+    """Process one uploaded object; return a summary of what happened (the handler logs and counts it)."""
     summary: dict[str, Any] = {"key": ref.key}
     if not is_salary_file(ref.key):
         return summary | {"outcome": "ignored", "why": "not a .csv under salaries/"}
     month = month_of(ref.key)
     if month is None:
         reason = "no month (YYYY-MM) in the file name or its folders, so the file cannot be counted"
-        _report_whole_file(s3, ref, reason)
-        return summary | {"outcome": "rejected", "why": reason}
+        return summary | _report_whole_file(s3, ref, reason)
     summary["month"] = month
     try:
         body = open_object(s3, ref)
@@ -85,8 +87,7 @@ def process_file(s3: Any, ledger: SalaryLedger, ref: S3ObjectRef) -> dict[str, A
         except EmptyFileError:
             return summary | {"outcome": "no-op", "why": "empty file"}
         except HeaderError as error:
-            _report_whole_file(s3, ref, str(error), line=1)
-            return summary | {"outcome": "rejected", "why": str(error)}
+            return summary | _report_whole_file(s3, ref, str(error), line=1)
 
         summary |= {"rows_counted": len(month_file.contributions), "rows_rejected": rejects.count}
         if not month_file.contributions and not rejects.count:
@@ -130,7 +131,9 @@ def read_month(body: ReadableBytes, month: str, rejects: RejectedRows, psv_file:
     return month_file
 
 
-def _report_whole_file(s3: Any, ref: S3ObjectRef, reason: str, line: int = WHOLE_FILE) -> None:
+def _report_whole_file(s3: Any, ref: S3ObjectRef, reason: str, line: int = WHOLE_FILE) -> dict[str, Any]:
+    """Report a problem of the whole file as its one rejected row; return the summary's outcome."""
     with closing(RejectedRows()) as rejects:
         rejects.add(line, [], reason)
         rejects.upload(s3, ref.bucket, report_key(ref.key))
+    return {"outcome": "rejected", "why": reason, "rows_rejected": 1}

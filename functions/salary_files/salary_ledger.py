@@ -13,7 +13,6 @@ total always equals the sum of its employee's contributions. docs/salaries.md ex
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from decimal import Decimal
@@ -22,9 +21,8 @@ from typing import Any, Iterable
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from payproc.telemetry import logger
 from salary_rules import Change, Employee, plan_changes
-
-log = logging.getLogger(__name__)
 
 # Two actions per employee: 25 employees make 50 actions, half of the 100 a DynamoDB transaction allows.
 EMPLOYEES_PER_TRANSACTION = 25
@@ -92,7 +90,7 @@ class SalaryLedger:
             except ClientError as error:
                 if not _is_concurrent_change(error):
                     raise
-                log.warning("month %s changed while it was written (attempt %d); reading it again", month, attempt)
+                logger.warning("month_changed_while_written", month=month, attempt=attempt, then="reading it again")
                 time.sleep(random.uniform(0.05, 0.2) * attempt)  # jitter so two writers stop colliding
         raise ConcurrentChangesError(f"month {month} kept changing during {MAX_ATTEMPTS} attempts")
 

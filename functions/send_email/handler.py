@@ -10,10 +10,9 @@ from typing import Any
 from payproc import aws
 from payproc.config import get_settings
 from payproc.ledger import alert_already_sent, record_alert_sent
-from payproc.logs import get_logger, log_event
 from payproc.payments import alert_text
+from payproc.telemetry import instrumented, logger
 
-LOG = get_logger("send_email")
 CHANNEL = "email"
 
 
@@ -24,11 +23,13 @@ def email_message(payment: dict[str, Any]) -> dict[str, Any]:
             "Body": {"Text": {"Data": alert_text(payment), "Charset": "UTF-8"}}}
 
 
+@instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Input: the execution input; returns {email: "sent"}."""
+    payment_id = event["paymentId"]
+    logger.append_keys(PaymentId=payment_id)
     settings = get_settings()
     payments_table = settings.require("payments_table")
-    payment_id = event["paymentId"]
     if not event.get("email"):
         raise ValueError("no email address for the chosen email alert")
     if not alert_already_sent(payments_table, payment_id, CHANNEL):
@@ -37,6 +38,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             Destination={"ToAddresses": [event["email"]]},
             Message=email_message(event),
         )["MessageId"]
-        log_event(LOG, "email_sent", payment_id=payment_id, message_id=message_id)
+        logger.info("email_sent", message_id=message_id)
     status = record_alert_sent(payments_table, payment_id, CHANNEL)
     return {CHANNEL: "sent", "status": status}

@@ -10,17 +10,18 @@ from typing import Any
 from payproc import aws
 from payproc.config import get_settings
 from payproc.ledger import alert_already_sent, record_alert_sent
-from payproc.logs import get_logger, log_event
 from payproc.payments import alert_text
+from payproc.telemetry import instrumented, logger
 
-LOG = get_logger("send_text")
 CHANNEL = "text"
 
 
+@instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Input: the execution input; returns {text: "sent"}."""
-    payments_table = get_settings().require("payments_table")
     payment_id = event["paymentId"]
+    logger.append_keys(PaymentId=payment_id)
+    payments_table = get_settings().require("payments_table")
     if not event.get("phone"):
         raise ValueError("no phone number for the chosen text alert")
     if not alert_already_sent(payments_table, payment_id, CHANNEL):
@@ -29,6 +30,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             Message=alert_text(event),
             MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
         )["MessageId"]
-        log_event(LOG, "text_sent", payment_id=payment_id, message_id=message_id)
+        logger.info("text_sent", message_id=message_id)
     status = record_alert_sent(payments_table, payment_id, CHANNEL)
     return {CHANNEL: "sent", "status": status}

@@ -13,14 +13,12 @@ from botocore.exceptions import ClientError
 from payproc import aws
 from payproc.config import get_settings
 from payproc.http import BadRequest, api_handler, error_response, header, json_body, json_response
-from payproc.logs import get_logger, log_event
 from payproc.money import format_money
 from payproc.payments import (
     accepted_response, execution_input, new_payment_item, now_iso, payment_id_for, request_fingerprint,
 )
+from payproc.telemetry import logger
 from payproc.validation import PaymentRequest, ValidationFailed, parse_idempotency_key, validate_payment_request
-
-LOG = get_logger("start_payment")
 
 
 def invoice_problem(request: PaymentRequest, invoice: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -75,8 +73,8 @@ def record_payment(request: PaymentRequest, payment_id: str, fingerprint: str) -
             raise
         return replay(payments.get_item(Key={"PaymentId": payment_id}, ConsistentRead=True)["Item"], fingerprint)
     start_workflow(item)
-    log_event(LOG, "payment_accepted", payment_id=payment_id, invoice_id=request.invoice_id,
-              amount=format_money(request.amount), card=f"{request.card.brand} ending {request.card.last4}")
+    logger.info("payment_accepted", invoice_id=request.invoice_id, amount=format_money(request.amount),
+                card=f"{request.card.brand} ending {request.card.last4}")
     return json_response(202, accepted_response(payment_id))
 
 
@@ -94,6 +92,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except ValidationFailed as failed:
         return error_response(400, "invalid payment request", failed.errors)
     payment_id, fingerprint = payment_id_for(key), request_fingerprint(request, key)
+    logger.append_keys(PaymentId=payment_id)
     settings = get_settings()
     existing = aws.table(settings.require("payments_table")).get_item(
         Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from typing import Any, Callable, Mapping
@@ -11,8 +10,8 @@ from botocore.exceptions import ClientError
 
 from payproc import aws
 from payproc.bills import Action, BillRow, IngestSummary, decide, last_row_per_invoice, update_for
+from payproc.telemetry import logger
 
-LOG = logging.getLogger(__name__)
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
 TRANSACTION_LIMIT = 100
@@ -90,8 +89,8 @@ def apply_updates(table_name: str, updates: list[tuple[BillRow, Mapping[str, Any
     except ClientError as error:
         if error.response["Error"]["Code"] != "TransactionCanceledException":
             raise
-        LOG.info("update transaction of %d invoices cancelled (%s); applying them one by one",
-                 len(updates), _reasons(error))
+        logger.info("update_transaction_cancelled", invoices=len(updates), reasons=_reasons(error),
+                    then="applying them one by one")
     summary = IngestSummary()
     for row, _ in updates:
         summary.add(apply_one(table_name, row))

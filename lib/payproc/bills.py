@@ -141,6 +141,11 @@ class IngestSummary:
         """Valid rows that changed nothing."""
         return self.skipped_paid + self.skipped_unchanged + self.superseded
 
+    @property
+    def ingested(self) -> int:
+        """Valid rows, each applied by the rules: written, or left as the table had it."""
+        return self.written + self.skipped
+
     def add(self, other: "IngestSummary") -> None:
         """Add another summary's counts to this one."""
         for name in self.__dataclass_fields__:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import logging
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
+from aws_lambda_powertools.logging.correlation_paths import API_GATEWAY_REST
+
 from payproc.config import ConfigError, get_settings
+from payproc.telemetry import instrumented, logger
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -105,14 +107,15 @@ ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def api_handler(handle: ApiHandler) -> ApiHandler:
-    """Wrap an API handler so an unexpected error is a JSON 500 with CORS headers, logged without the request."""
+    """Wrap an API handler so an unexpected error is a JSON 500 with CORS headers, logged without the request; and
+    instrument it (payproc.telemetry) with API Gateway's request id as every line's correlation_id."""
 
     @functools.wraps(handle)
     def wrapped(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             return handle(event, context)
         except Exception:  # the request body may hold a card number, so only the traceback is logged
-            logging.getLogger(handle.__module__).exception("unhandled error")
+            logger.exception("unhandled_error")
             return error_response(500, "internal error; retry later")
 
-    return wrapped
+    return instrumented(wrapped, correlation_id_path=API_GATEWAY_REST)

@@ -19,10 +19,9 @@ from botocore.exceptions import ClientError
 from payproc import aws
 from payproc.bill_store import write_batch
 from payproc.bills import BILLS_HEADER, BillRow, IngestSummary, parse_bill_row
-from payproc.logs import get_logger, log_event
 from payproc.s3csv import CsvRowReader, HeaderError, RejectedRows, S3ObjectRef, open_object, report_key
+from payproc.telemetry import ROWS_INGESTED, ROWS_REJECTED, count, logger
 
-LOG = get_logger(__name__)
 BILLS_PREFIX = "bills-due/"
 BATCH_ROWS = 100  # one BatchGetItem, and at most one TransactWriteItems, per batch
 WRITER_THREADS = 4
@@ -139,7 +138,7 @@ def run_job(job: IngestJob, table_name: str, chunk_bytes: int, context: LambdaCo
     except ClientError as error:
         if error.response["Error"]["Code"] in ("PreconditionFailed", "NoSuchKey", "NoSuchVersion", "412", "404"):
             # The file was replaced or deleted since the event: its own event ingests the new one.
-            log_event(LOG, "ingest_stopped", key=job.key, reason=error.response["Error"]["Code"])
+            logger.info("ingest_stopped", reason=error.response["Error"]["Code"])
             return None
         raise
     rejects = RejectedRows()
@@ -149,11 +148,14 @@ def run_job(job: IngestJob, table_name: str, chunk_bytes: int, context: LambdaCo
     chunk.rejected = rejects.count
     total = IngestSummary.from_dict(job.summary)
     total.add(chunk)
-    log_event(LOG, "ingest_chunk", key=job.key, chunk=job.chunk, start=job.offset, end=reader.offset,
-              seconds=round(time.monotonic() - started, 3), **chunk.as_dict())
+    # The counts go under one key: `created` is also a LogRecord attribute, which logging refuses to overwrite.
+    logger.info("ingest_chunk", chunk=job.chunk, start=job.offset, end=reader.offset,
+                seconds=round(time.monotonic() - started, 3), counts=chunk.as_dict())
+    count(ROWS_INGESTED, chunk.ingested)
+    count(ROWS_REJECTED, chunk.rejected)
     if finished:
         _finish_file(s3, job, rejects)
-        log_event(LOG, "ingest_summary", key=job.key, chunks=job.chunk + 1, **total.as_dict())
+        logger.info("ingest_summary", chunks=job.chunk + 1, counts=total.as_dict())
     else:
         part_reports = list(job.part_reports)
         if rejects.count:
@@ -163,7 +165,7 @@ def run_job(job: IngestJob, table_name: str, chunk_bytes: int, context: LambdaCo
         next_job = IngestJob(job.bucket, job.key, job.etag, job.version_id, reader.offset, reader.next_line,
                              job.chunk + 1, part_reports, total.as_dict())
         (continue_later or invoke_continuation)(context.invoked_function_arn if context else "", next_job)
-        log_event(LOG, "ingest_continued", key=job.key, next_offset=reader.offset, next_line=reader.next_line)
+        logger.info("ingest_continued", next_offset=reader.offset, next_line=reader.next_line)
     rejects.close()
     return total
 
@@ -208,4 +210,4 @@ def _finish_file(s3: Any, job: IngestJob, rejects: RejectedRows) -> None:
         try:
             s3.delete_object(Bucket=job.bucket, Key=part_key)
         except ClientError as error:  # a leftover part is untidy, not wrong: the report is complete
-            log_event(LOG, "part_report_not_deleted", key=part_key, reason=error.response["Error"]["Code"])
+            logger.info("part_report_not_deleted", part_key=part_key, reason=error.response["Error"]["Code"])

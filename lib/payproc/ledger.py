@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from payproc import aws
 from payproc.money import format_money
 from payproc.payments import ACCEPTED, FAILED, NOT_SENT, NOTIFIED, PAID, SENT, all_alerts_sent, now_iso
+from payproc.telemetry import PAYMENTS_FAILED, PAYMENTS_SUCCEEDED, count
 
 TRANSIENT_CODES = frozenset({
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError",
@@ -30,6 +31,7 @@ def commit_payment(balance_table: str, payments_table: str, payment_id: str, inv
     """Pay the invoice and mark the payment paid in one transaction; return the status. Safe to repeat.
 
     Raises PaymentRejected when the invoice is paid or its balance is not the amount, TransientError to be retried.
+    Counts PaymentsSucceeded when this call's transaction commits (a repeat finding the payment paid counts nothing).
     """
     paid_at = now_iso()
     client = aws.dynamodb()
@@ -52,6 +54,7 @@ def commit_payment(balance_table: str, payments_table: str, payment_id: str, inv
                                               ":execution": execution_arn or "unknown"},
             }},
         ])
+        count(PAYMENTS_SUCCEEDED)
         return PAID
     except ClientError as error:
         code = error.response["Error"]["Code"]
@@ -86,7 +89,8 @@ def _settle_cancelled(balance_table: str, payments_table: str, payment_id: str, 
 
 
 def record_payment_failure(payments_table: str, payment_id: str, reason: str) -> bool:
-    """Mark a payment that was never committed as failed with the reason; False if it is no longer accepted."""
+    """Mark a payment that was never committed as failed with the reason (counted as PaymentsFailed); False if it
+    is no longer accepted."""
     try:
         aws.table(payments_table).update_item(
             Key={"PaymentId": payment_id},
@@ -95,11 +99,12 @@ def record_payment_failure(payments_table: str, payment_id: str, reason: str) ->
             ExpressionAttributeNames={"#status": "Status"},
             ExpressionAttributeValues={":failed": FAILED, ":accepted": ACCEPTED, ":reason": reason, ":now": now_iso()},
         )
-        return True
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
         return False  # committed after all (e.g. a timeout after the write): a paid payment is never marked failed
+    count(PAYMENTS_FAILED)
+    return True
 
 
 def record_alert_sent(payments_table: str, payment_id: str, channel: str) -> str:

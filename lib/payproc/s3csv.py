@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import tempfile
 import urllib.parse
 from dataclasses import dataclass
@@ -19,12 +18,13 @@ from typing import IO, Any, Iterator, Protocol, Sequence
 
 from botocore.exceptions import IncompleteReadError, ReadTimeoutError, ResponseStreamingError
 
+from payproc.telemetry import logger
+
 UTF8_BOM = b"\xef\xbb\xbf"
 READ_SIZE = 64 * 1024
 # A line longer than this is not a bill row; it is cut and rejected so one bad line cannot exhaust memory.
 MAX_LINE_BYTES = 64 * 1024
 REPORT_SUFFIX = ".rejected.jsonl"
-LOG = logging.getLogger(__name__)
 BROKEN_STREAM_ERRORS = (ResponseStreamingError, IncompleteReadError, ReadTimeoutError)
 
 
@@ -98,8 +98,8 @@ class ResumableBody:
                 if self.resumes >= self.MAX_RESUMES:
                     raise
                 self.resumes += 1
-                LOG.warning("s3://%s/%s: %s; reading on from byte %d", self._ref.bucket, self._ref.key, error,
-                            self.position)
+                logger.warning("s3_read_resumed", object=f"s3://{self._ref.bucket}/{self._ref.key}", error=str(error),
+                               position=self.position)
                 self._body = self._open()
                 continue
             self.position += len(chunk)

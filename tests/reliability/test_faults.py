@@ -119,7 +119,7 @@ def summaries_in_logs(aws, deployment, key: str, since_ms: int) -> list[dict]:
         for event in page["events"]:
             message = event["message"]
             if "ingest_summary" in message and key in message:
-                found.append(json.loads(message[message.index("{"):]))
+                found.append(json.loads(message[message.index("{"):])["counts"])
     return found
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import uuid
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -70,12 +71,15 @@ def api_event(method: str, path: str, body: str | None = None, headers: dict[str
 
 
 class FakeContext:
-    """A Lambda context with a controllable clock."""
+    """A Lambda context (the attributes AWS's runtime gives a handler) with a controllable clock."""
 
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:test-ingest-bills"
-
-    def __init__(self, remaining_ms: int = 300_000):
+    def __init__(self, remaining_ms: int = 300_000, function_name: str = "test-function"):
         self.remaining_ms = remaining_ms
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+        self.memory_limit_in_mb = "128"
+        self.aws_request_id = str(uuid.uuid4())
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms

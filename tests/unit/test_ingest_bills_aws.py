@@ -126,3 +126,17 @@ def test_a_replaced_file_stops_the_old_continuation(stack, monkeypatch):
     upload("bills-due/replaced.csv", HEADER + "2,b,1,0\n")
     assert stack.handler(event, FakeContext())["files"][0]["summary"] is None
     assert bills() == {}
+
+
+def test_every_line_of_an_ingestion_carries_its_bucket_and_key_and_its_rows_are_counted(stack, log_lines,
+                                                                                        metric_documents):
+    stack.handler(upload("bills-due/logged.csv", HEADER + "1,Ada,10.00,0\n2,Bob,ten,0\n3,Cy,1,0\n"), FakeContext())
+    stack.handler(upload("other/x.csv", HEADER), FakeContext())
+    lines = log_lines()
+    assert [line["message"] for line in lines] == ["ingest_chunk", "ingest_summary", "ingest_ignored"]
+    assert lines[0]["location"].startswith("run_job:")  # logged by payproc.ingest
+    assert [(line["bucket"], line["key"]) for line in lines] == [(BILLS_BUCKET, "bills-due/logged.csv")] * 2 + [
+        (BILLS_BUCKET, "other/x.csv")]
+    assert lines[1]["counts"]["created"] == 2
+    [document] = metric_documents()  # the ignored file counted nothing
+    assert (document["RowsIngested"], document["RowsRejected"]) == ([2.0], [1.0])

@@ -11,7 +11,7 @@ from moto import mock_aws
 from payproc.ledger import PaymentRejected
 from payproc.payments import payment_id_for
 from tests.unit.payproc_support import (
-    BALANCE_TABLE, ORIGIN, PAYMENTS_TABLE, REGION, SENDER, api_event, create_tables, load_handler,
+    BALANCE_TABLE, ORIGIN, PAYMENTS_TABLE, REGION, SENDER, FakeContext, api_event, create_tables, load_handler,
     use_mock_environment,
 )
 
@@ -64,8 +64,8 @@ def answer(response):
 def test_get_balance_both_routes(stack):
     put_bill(balance="42.1", name="Grace, Hopper")
     get_balance = load_handler("get_balance").handler
-    by_path = get_balance(api_event("GET", "/paymentbalance/17", path_parameters={"InvoiceID": "17"}), None)
-    by_query = get_balance(api_event("GET", "/paymentbalance/id", query={"InvoiceID": "17"}), None)
+    by_path = get_balance(api_event("GET", "/paymentbalance/17", path_parameters={"InvoiceID": "17"}), FakeContext())
+    by_query = get_balance(api_event("GET", "/paymentbalance/id", query={"InvoiceID": "17"}), FakeContext())
     assert answer(by_path) == answer(by_query) == (200, {"InvoiceID": 17, "CustomerName": "Grace, Hopper",
                                                          "Balance": "42.10", "IsProcessed": 0})
     assert by_path["headers"]["Access-Control-Allow-Origin"] == ORIGIN
@@ -75,7 +75,7 @@ def test_get_balance_both_routes(stack):
                                          (None, 400), ("99", 404)])
 def test_get_balance_errors(stack, raw, status):
     event = api_event("GET", "/paymentbalance/id", query={"InvoiceID": raw} if raw else None)
-    code, body = answer(load_handler("get_balance").handler(event, None))
+    code, body = answer(load_handler("get_balance").handler(event, FakeContext()))
     assert code == status and ("InvoiceID" in body.get("errors", {}) if status == 400 else True)
 
 
@@ -84,7 +84,7 @@ def test_get_balance_errors(stack, raw, status):
 def test_accepted_payment_starts_one_execution_without_the_card(stack):
     put_bill()
     start = load_handler("start_payment").handler
-    code, body = answer(start(pay_event(), None))
+    code, body = answer(start(pay_event(), FakeContext()))
     payment_id = payment_id_for("key-1")
     assert (code, body) == (202, {"PaymentId": payment_id, "Status": "accepted", "StatusUrl": f"/payments/{payment_id}"})
     executions = stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]
@@ -100,7 +100,7 @@ def test_accepted_payment_starts_one_execution_without_the_card(stack):
 def test_the_same_key_and_body_replays_and_starts_nothing_more(stack):
     put_bill()
     start = load_handler("start_payment").handler
-    first, second = answer(start(pay_event(), None)), answer(start(pay_event(), None))
+    first, second = answer(start(pay_event(), FakeContext())), answer(start(pay_event(), FakeContext()))
     assert first == second and first[0] == 202
     assert len(stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]) == 1
 
@@ -108,10 +108,10 @@ def test_the_same_key_and_body_replays_and_starts_nothing_more(stack):
 def test_the_same_key_with_another_body_is_422(stack):
     put_bill()
     start = load_handler("start_payment").handler
-    assert answer(start(pay_event(), None))[0] == 202
-    code, body = answer(start(pay_event(Choices="email"), None))
+    assert answer(start(pay_event(), FakeContext()))[0] == 202
+    code, body = answer(start(pay_event(Choices="email"), FakeContext()))
     assert code == 422 and "Idempotency-Key" in body["errors"]
-    code, _ = answer(start(pay_event(CardNumber="5555555555554444"), None))
+    code, _ = answer(start(pay_event(CardNumber="5555555555554444"), FakeContext()))
     assert code == 422
 
 
@@ -120,9 +120,9 @@ def test_a_stored_but_unstarted_payment_is_started_by_the_replay(stack):
     handler = load_handler("start_payment")
     original = handler.start_workflow
     handler.start_workflow = lambda item: (_ for _ in ()).throw(RuntimeError("Step Functions is down"))
-    assert answer(handler.handler(pay_event(), None))[0] == 500
+    assert answer(handler.handler(pay_event(), FakeContext()))[0] == 500
     handler.start_workflow = original
-    assert answer(handler.handler(pay_event(), None))[0] == 202
+    assert answer(handler.handler(pay_event(), FakeContext()))[0] == 202
     assert len(stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]) == 1
 
 
@@ -135,7 +135,7 @@ def test_a_stored_but_unstarted_payment_is_started_by_the_replay(stack):
 ])
 def test_refusals_start_nothing(stack, setup, overrides, status, field):
     put_bill(**setup)
-    code, body = answer(load_handler("start_payment").handler(pay_event(**overrides), None))
+    code, body = answer(load_handler("start_payment").handler(pay_event(**overrides), FakeContext()))
     assert code == status and (field is None or field in body["errors"])
     assert stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"] == []
     assert payments_table().scan()["Items"] == []
@@ -143,10 +143,10 @@ def test_refusals_start_nothing(stack, setup, overrides, status, field):
 
 def test_a_missing_key_or_body_is_400(stack):
     start = load_handler("start_payment").handler
-    assert answer(start(pay_event(key=None), None))[0] == 400
+    assert answer(start(pay_event(key=None), FakeContext()))[0] == 400
     event = pay_event()
     event["body"] = "[1, 2]"
-    assert answer(start(event, None))[0] == 400
+    assert answer(start(event, FakeContext()))[0] == 400
 
 
 # --- the workflow's functions --------------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_a_missing_key_or_body_is_400(stack):
 def accepted_payment(stack, choices="both", key=None):
     key = key or str(uuid.uuid4())
     put_bill()
-    answer(load_handler("start_payment").handler(pay_event(key=key, Choices=choices), None))
+    answer(load_handler("start_payment").handler(pay_event(key=key, Choices=choices), FakeContext()))
     executions = stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]
     execution = next(e for e in executions if e["name"] == payment_id_for(key))
     return json.loads(stack["sfn"].describe_execution(executionArn=execution["executionArn"])["input"])
@@ -163,8 +163,8 @@ def accepted_payment(stack, choices="both", key=None):
 def test_the_commit_wins_once_and_a_repeat_changes_nothing(stack):
     payment = accepted_payment(stack)
     process = load_handler("process_payment").handler
-    assert process({"payment": payment, "executionArn": "arn:exec"}, None)["status"] == "paid"
-    assert process({"payment": payment, "executionArn": "arn:exec"}, None)["status"] == "paid"  # a retry
+    assert process({"payment": payment, "executionArn": "arn:exec"}, FakeContext())["status"] == "paid"
+    assert process({"payment": payment, "executionArn": "arn:exec"}, FakeContext())["status"] == "paid"  # a retry
     bill = balance_table().get_item(Key={"InvoiceID": 17})["Item"]
     assert (bill["Balance"], bill["IsProcessed"]) == (0, 1)
     item = payments_table().get_item(Key={"PaymentId": payment["paymentId"]})["Item"]
@@ -175,9 +175,9 @@ def test_a_second_payment_of_a_paid_invoice_is_rejected_by_name(stack):
     first = accepted_payment(stack)
     second = accepted_payment(stack)  # accepted while the first had not run yet
     process = load_handler("process_payment").handler
-    process({"payment": first}, None)
+    process({"payment": first}, FakeContext())
     with pytest.raises(PaymentRejected, match="already paid") as rejected:
-        process({"payment": second}, None)
+        process({"payment": second}, FakeContext())
     assert type(rejected.value).__name__ == "PaymentRejected"  # the name the workflow's Catch matches
     assert payments_table().get_item(Key={"PaymentId": second["paymentId"]})["Item"]["Status"] == "accepted"
 
@@ -186,36 +186,36 @@ def test_a_changed_balance_rejects_the_payment(stack):
     payment = accepted_payment(stack)
     put_bill(balance="130.00")
     with pytest.raises(PaymentRejected, match="130.00"):
-        load_handler("process_payment").handler({"payment": payment}, None)
+        load_handler("process_payment").handler({"payment": payment}, FakeContext())
 
 
 def test_record_failure_marks_an_uncommitted_payment_failed_with_the_reason(stack):
     payment = accepted_payment(stack)
     cause = json.dumps({"errorMessage": "invoice 17 is already paid", "errorType": "PaymentRejected"})
     payment["error"] = {"Error": "PaymentRejected", "Cause": cause}
-    load_handler("record_failure").handler({"payment": payment, "stage": "payment"}, None)
+    load_handler("record_failure").handler({"payment": payment, "stage": "payment"}, FakeContext())
     status = load_handler("payment_status").handler(
-        api_event("GET", "/payments/x", path_parameters={"PaymentId": payment["paymentId"]}), None)
+        api_event("GET", "/payments/x", path_parameters={"PaymentId": payment["paymentId"]}), FakeContext())
     code, body = answer(status)
     assert code == 200 and body["Status"] == "failed" and body["Reason"] == "PaymentRejected: invoice 17 is already paid"
 
 
 def test_record_failure_never_marks_a_paid_payment_failed(stack):
     payment = accepted_payment(stack)
-    load_handler("process_payment").handler({"payment": payment}, None)
+    load_handler("process_payment").handler({"payment": payment}, FakeContext())
     result = load_handler("record_failure").handler(
-        {"payment": {**payment, "error": {"Error": "States.Timeout"}}, "stage": "payment"}, None)
+        {"payment": {**payment, "error": {"Error": "States.Timeout"}}, "stage": "payment"}, FakeContext())
     assert result["recorded"] is False
     assert payments_table().get_item(Key={"PaymentId": payment["paymentId"]})["Item"]["Status"] == "paid"
 
 
 def test_both_alerts_sent_make_the_payment_notified(stack):
     payment = accepted_payment(stack, choices="both")
-    load_handler("process_payment").handler({"payment": payment}, None)
-    assert load_handler("send_email").handler(payment, None) == {"email": "sent", "status": "paid"}
-    assert load_handler("send_text").handler(payment, None) == {"text": "sent", "status": "notified"}
+    load_handler("process_payment").handler({"payment": payment}, FakeContext())
+    assert load_handler("send_email").handler(payment, FakeContext()) == {"email": "sent", "status": "paid"}
+    assert load_handler("send_text").handler(payment, FakeContext()) == {"text": "sent", "status": "notified"}
     code, body = answer(load_handler("payment_status").handler(
-        api_event("GET", "/payments/x", path_parameters={"PaymentId": payment["paymentId"]}), None))
+        api_event("GET", "/payments/x", path_parameters={"PaymentId": payment["paymentId"]}), FakeContext()))
     assert code == 200 and body["Status"] == "notified"
     assert body["Notifications"] == {"email": "sent", "text": "sent"}
     assert (body["CardBrand"], body["CardLast4"], body["Amount"]) == ("Visa", "1111", "125.50")
@@ -224,9 +224,9 @@ def test_both_alerts_sent_make_the_payment_notified(stack):
 
 def test_a_failed_alert_is_recorded_and_the_payment_stays_paid(stack):
     payment = accepted_payment(stack, choices="email")
-    load_handler("process_payment").handler({"payment": payment}, None)
+    load_handler("process_payment").handler({"payment": payment}, FakeContext())
     error = {"Error": "MessageRejected", "Cause": json.dumps({"errorMessage": "Email address is not verified"})}
-    load_handler("record_failure").handler({"payment": {**payment, "error": error}, "stage": "email"}, None)
+    load_handler("record_failure").handler({"payment": {**payment, "error": error}, "stage": "email"}, FakeContext())
     item = payments_table().get_item(Key={"PaymentId": payment["paymentId"]})["Item"]
     assert item["Status"] == "paid" and item["Notifications"] == {"email": "failed"}
     assert "not verified" in item["NotificationErrors"]["email"]
@@ -245,4 +245,59 @@ def test_the_alert_says_amount_and_invoice(stack):
 @pytest.mark.parametrize("payment_id, status", [("0" * 32, 404), ("nothex", 400), ("", 400)])
 def test_payment_status_errors(stack, payment_id, status):
     event = api_event("GET", "/payments/x", path_parameters={"PaymentId": payment_id})
-    assert answer(load_handler("payment_status").handler(event, None))[0] == status
+    assert answer(load_handler("payment_status").handler(event, FakeContext()))[0] == status
+
+
+# --- logs and metrics ------------------------------------------------------------------------------------------------
+
+def test_start_payment_lines_carry_the_payment_id_and_never_the_card_number(stack, log_lines):
+    put_bill()
+    handler = load_handler("start_payment")
+    assert answer(handler.handler(pay_event(key="key-1"), FakeContext()))[0] == 202
+    handler.start_workflow = lambda item: (_ for _ in ()).throw(RuntimeError("Step Functions is down"))
+    assert answer(handler.handler(pay_event(key="key-2"), FakeContext()))[0] == 500  # its traceback is logged
+    lines = log_lines()
+    assert [line["message"] for line in lines] == ["payment_accepted", "unhandled_error"]
+    assert [line["PaymentId"] for line in lines] == [payment_id_for("key-1"), payment_id_for("key-2")]
+    assert lines[0]["card"] == "Visa ending 1111" and "Step Functions is down" in lines[1]["exception"]
+    assert CARD not in json.dumps(lines)
+
+
+def test_every_line_of_the_workflows_functions_carries_the_payment_id(stack, log_lines):
+    payment = accepted_payment(stack, choices="both")
+    load_handler("process_payment").handler({"payment": payment}, FakeContext())
+    load_handler("send_email").handler(payment, FakeContext())
+    load_handler("send_text").handler(payment, FakeContext())
+    error = {"Error": "Throttled", "Cause": json.dumps({"errorMessage": "try later"})}
+    load_handler("record_failure").handler({"payment": {**payment, "error": error}, "stage": "text"}, FakeContext())
+    lines = log_lines()
+    assert [line["message"] for line in lines] == [
+        "payment_accepted", "payment_committed", "email_sent", "text_sent", "failure_recorded"]
+    assert {line["PaymentId"] for line in lines} == {payment["paymentId"]}
+    assert len({line["function_request_id"] for line in lines}) == 5  # one invocation each
+    assert CARD not in json.dumps(lines)
+
+
+def test_record_failure_counts_the_failed_payment_as_emf(stack, metric_documents):
+    payment = accepted_payment(stack)
+    error = {"Error": "PaymentRejected", "Cause": json.dumps({"errorMessage": "invoice 17 is already paid"})}
+    load_handler("record_failure").handler({"payment": {**payment, "error": error}, "stage": "payment"}, FakeContext())
+    [document] = metric_documents()
+    [directive] = document["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "PayprocTest"  # POWERTOOLS_METRICS_NAMESPACE
+    assert directive["Dimensions"] == [["service"]] and document["service"] == "payproc-test"  # POWERTOOLS_SERVICE_NAME
+    assert directive["Metrics"] == [{"Name": "PaymentsFailed", "Unit": "Count"}]
+    assert document["PaymentsFailed"] == [1.0]
+
+
+def test_a_commit_counts_once_and_a_paid_payment_never_counts_as_failed(stack, metric_documents):
+    payment = accepted_payment(stack)
+    process = load_handler("process_payment").handler
+    process({"payment": payment}, FakeContext())
+    process({"payment": payment}, FakeContext())  # a retry: already paid, commits nothing
+    timeout = {"payment": {**payment, "error": {"Error": "States.Timeout"}}, "stage": "payment"}
+    assert load_handler("record_failure").handler(timeout, FakeContext())["recorded"] is False
+    documents = metric_documents()
+    assert [document["_aws"]["CloudWatchMetrics"][0]["Metrics"] for document in documents] == [
+        [{"Name": "PaymentsSucceeded", "Unit": "Count"}]]
+    assert documents[0]["PaymentsSucceeded"] == [1.0]

@@ -19,6 +19,7 @@ from moto import mock_aws
 
 from payproc.config import reload_settings
 from seed.salaries import SalariesSpec, salary_csv, year_of_rows
+from tests.unit.payproc_support import FakeContext
 
 FUNCTION_DIR = Path(__file__).resolve().parents[2] / "functions" / "salary_files"
 SIBLING_MODULES = ("salary_rules", "salary_ledger")
@@ -79,7 +80,7 @@ def upload(aws, function):
     def deliver(key: str, etag: str, size: int) -> dict:
         record = {"eventName": "ObjectCreated:Put",
                   "s3": {"bucket": {"name": BUCKET}, "object": {"key": quote_plus(key), "eTag": etag, "size": size}}}
-        [summary] = function.handler.handler({"Records": [record]})
+        [summary] = function.handler.handler({"Records": [record]}, FakeContext())
         return summary
 
     put_and_deliver.deliver = deliver
@@ -240,3 +241,13 @@ def test_a_writer_that_read_a_stale_month_retries_instead_of_adding_twice(aws, u
                                                Employee(2, "Bob"): Decimal("5000.00")}, "salaries/2026-09.csv")
     assert changed == 1 and len(reads) == 2  # the stale plan was refused, the second one applied
     assert totals(aws) == {(1, "Ada"): Decimal("6000.00"), (2, "Bob"): Decimal("5000.00")}
+
+
+def test_every_line_of_a_salary_file_carries_its_bucket_and_key_and_its_rows_are_counted(upload, log_lines,
+                                                                                         metric_documents):
+    upload("salaries/2026-03.csv", HEADER_LINE + "1,Ada,6000.00\n2,Bob,lots\n")
+    [line] = log_lines()
+    assert (line["message"], line["bucket"], line["key"], line["outcome"]) == (
+        "salary_file", BUCKET, "salaries/2026-03.csv", "processed")
+    [document] = metric_documents()
+    assert (document["RowsIngested"], document["RowsRejected"]) == ([1.0], [1.0])

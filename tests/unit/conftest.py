@@ -1,0 +1,42 @@
+"""The unit tests' environment: the powertools settings Terraform gives every function, set before payproc.telemetry
+is first imported (its Logger, Metrics and Tracer read them once, as in a Lambda container); and what the functions
+log and count, read back."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import warnings
+from typing import Any, Callable
+
+import pytest
+
+os.environ.update(POWERTOOLS_SERVICE_NAME="payproc-test", POWERTOOLS_METRICS_NAMESPACE="PayprocTest",
+                  POWERTOOLS_TRACE_DISABLED="true")
+
+from payproc.telemetry import EMPTY_FLUSH_WARNING, logger, metrics  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def telemetry_as_in_lambda():
+    """payproc.telemetry's warning filter again (pytest resets the filters set while it collected), and no metric
+    of a counting function called outside a handler left unflushed for the next test."""
+    warnings.filterwarnings("ignore", message=EMPTY_FLUSH_WARNING, category=UserWarning)
+    yield
+    metrics.clear_metrics()
+
+
+@pytest.fixture
+def log_lines() -> Callable[[], list[dict[str, Any]]]:
+    """The JSON log lines written so far in the test (the logger's handler keeps the stdout it found at import)."""
+    stream = io.StringIO()
+    previous = logger.registered_handler.setStream(stream)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    logger.registered_handler.setStream(previous)
+
+
+@pytest.fixture
+def metric_documents(capsys) -> Callable[[], list[dict[str, Any]]]:
+    """The EMF documents printed since the last call (one per invocation that counted something)."""
+    return lambda: [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
