@@ -96,7 +96,7 @@ module "artifacts_bucket" {
 
 resource "aws_lambda_layer_version" "payproc" {
   layer_name          = "${var.name_prefix}-payproc"
-  description         = "lib/payproc: money, cards, validation, CSV streaming, HTTP responses, config"
+  description         = "lib/payproc (money, cards, validation, CSV streaming, HTTP, config, telemetry) and lib/requirements.txt"
   filename            = "${local.build_dir}/layers/payproc.zip"
   source_code_hash    = filebase64sha256("${local.build_dir}/layers/payproc.zip")
   compatible_runtimes = [var.lambda_runtime]
