@@ -3,11 +3,13 @@ before (a git ref, default main) and after (this working tree). No stack needed.
 
     .venv/bin/python bench/cold_import.py [--before main] [--functions get_balance,start_payment,ingest_bills]
                                           [--runs 20] [--python .stack/runtimes/python3.13/bin/python]
+                                          [--tracing off|on]
 
 Each side is built by its own stack/build_lambdas.py (the working tree's into build/, as `make deploy` does) and
 unzipped as our executor lays a function out: PYTHONPATH is the function's code, then the layer's python/ (and its
 lib/python3.13/site-packages), then the runtime venv, which holds only boto3. A run is a fresh `python -s -c "import
-handler"` with the deployed functions' powertools settings (tracing off), timed from outside. Before and after run
+handler"` with the deployed functions' powertools settings (tracing off as locally, or on as on AWS by default),
+timed from outside. Before and after run
 in turn, RUNS pairs after one unmeasured pair, so that a drift of the machine's speed hits both; the ratio is the
 median of the pairs' ratios.
 
@@ -39,10 +41,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 RUNTIME = "python3.13"
 IMPORT_HANDLER = "import handler"
-# What Terraform gives every function (docs/architecture.md), with tracing off as on the local stack.
+# What Terraform gives every function (docs/architecture.md); POWERTOOLS_TRACE_DISABLED comes from --tracing.
 FUNCTION_ENV = {"POWERTOOLS_SERVICE_NAME": "payproc", "POWERTOOLS_METRICS_NAMESPACE": "Payproc",
-                "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1", "LANG": "C.UTF-8",
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_{RUNTIME}"}
+                "AWS_DEFAULT_REGION": "us-east-1", "LANG": "C.UTF-8", "AWS_EXECUTION_ENV": f"AWS_Lambda_{RUNTIME}"}
 IMPORTTIME_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)$")
 # What the powertools change brings in: powertools itself, and the X-Ray SDK its Tracer imports when created.
 WATCHED = ("aws_lambda_powertools", "aws_xray_sdk.core")
@@ -73,8 +74,9 @@ def unzip(archive: Path, folder: Path) -> Path:
 class Side:
     """One version of the functions, unzipped: how to start a fresh interpreter that imports a handler."""
 
-    def __init__(self, name: str, build_dir: Path, folder: Path, python: Path) -> None:
+    def __init__(self, name: str, build_dir: Path, folder: Path, python: Path, tracing: bool) -> None:
         self.name, self.python = name, python
+        self.function_env = {**FUNCTION_ENV, "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true"}
         self.layer = unzip(build_dir / "layers" / "payproc.zip", folder / "layer") / "python"
         self.code = {zipped.stem: unzip(zipped, folder / "functions" / zipped.stem)
                      for zipped in sorted((build_dir / "functions").glob("*.zip"))}
@@ -82,7 +84,7 @@ class Side:
     def command(self, function: str, *flags: str) -> tuple[list[str], dict[str, str], Path]:
         code = self.code[function]
         path = [code, self.layer / "lib" / f"python{RUNTIME.removeprefix('python')}" / "site-packages", self.layer]
-        env = {**FUNCTION_ENV, "PATH": f"{self.python.parent}:/usr/bin:/bin", "LAMBDA_TASK_ROOT": str(code),
+        env = {**self.function_env, "PATH": f"{self.python.parent}:/usr/bin:/bin", "LAMBDA_TASK_ROOT": str(code),
                "AWS_LAMBDA_FUNCTION_NAME": function, "PYTHONPATH": os.pathsep.join(map(str, path)),
                "PYTHONDONTWRITEBYTECODE": "1"}
         return [str(self.python), "-s", *flags, "-c", IMPORT_HANDLER], env, code
@@ -137,7 +139,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="measured pairs per function and case (default 20)")
     parser.add_argument("--python", type=Path, default=REPO / ".stack" / "runtimes" / RUNTIME / "bin" / "python",
                         help="the runtime venv's interpreter (stack/setup.sh makes it)")
+    parser.add_argument("--tracing", choices=["off", "on"], default="off",
+                        help="off: as the local stack deploys (default); on: as AWS does by default (X-Ray)")
     args = parser.parse_args()
+    tracing = args.tracing == "on"
     functions = args.functions.split(",")
     if not args.python.is_file():
         raise SystemExit(f"no {args.python}: run `make setup` or give --python")
@@ -145,8 +150,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cold-import-") as temporary:
         work = Path(temporary)
         before = Side(args.before, build(checkout_of(args.before, work / "before-src"), work / "before-build"),
-                      work / "before", args.python)
-        after = Side("working tree", build(REPO, REPO / "build"), work / "after", args.python)
+                      work / "before", args.python, tracing)
+        after = Side("working tree", build(REPO, REPO / "build"), work / "after", args.python, tracing)
         rows, imports = [], []
         for case in ("no .pyc", ".pyc cached"):
             if case == ".pyc cached":
@@ -158,8 +163,8 @@ def main() -> None:
                 was, now = before.importtime(function), after.importtime(function)
                 imports.append(f"| {function} | {case} | {was['handler']:.0f} | {now['handler']:.0f} | "
                                + " | ".join(f"{now[module]:.0f}" for module in WATCHED) + " |")
-        print(f"Cold import of the handler: {args.runs} fresh `{args.python.name} -s -c '{IMPORT_HANDLER}'` in turn "
-              f"with {args.before}'s, median wall ms\n")
+        print(f"Cold import of the handler (tracing {args.tracing}): {args.runs} fresh `{args.python.name} -s -c "
+              f"'{IMPORT_HANDLER}'` in turn with {args.before}'s, median wall ms\n")
         print(f"| function | case | {args.before} | working tree | ratio (median of pairs) |")
         print("| --- | --- | --- | --- | --- |")
         print("\n".join(rows))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import time
 from decimal import Decimal
@@ -144,7 +145,7 @@ def test_a_salary_file_that_cannot_be_read_is_kept_and_redriven(aws, deployment,
     """The salary pipeline has the same safety net: its own function in the record, replayed by the same redrive."""
     s3 = aws.client("s3")
     emp_id = unique_invoice_id()
-    key = f"salaries/{2100 + emp_id % 7900}-{1 + emp_id % 12:02d}.csv"  # a month no other run uses
+    key = f"salaries/{random.SystemRandom().randint(2100, 9999)}-{1 + emp_id % 12:02d}.csv"  # a month of its own
     request.addfinalizer(lambda: s3.delete_object(Bucket=deployment["salary_bucket"], Key=key))
     s3.put_object(Bucket=deployment["salary_bucket"], Key=key, StorageClass="GLACIER",
                   Body=f"EmpID,EmpName,EmpSalary\n{emp_id},Archived Payroll,4321.09\n".encode())
