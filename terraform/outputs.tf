@@ -87,3 +87,8 @@ output "api_access_log_group" {
   description = "The API stage's access log group (one JSON line a request)."
   value       = module.api.access_log_group_name
 }
+
+output "business_metrics" {
+  description = "Where the business metrics (PaymentsFailed, PaymentsSucceeded, RowsRejected, RowsIngested) are: the CloudWatch namespace and the one dimension."
+  value       = { namespace = var.metrics_namespace, dimensions = { service = var.name_prefix } }
+}

@@ -73,3 +73,16 @@ def bill(aws, deployment):
         return item
 
     return make
+
+
+@pytest.fixture
+def operations_inbox(aws, deployment):
+    """A queue subscribed to the operations topic, as an on-call tool would be: (sqs client, queue URL); removed after."""
+    sqs, sns = aws.client("sqs"), aws.client("sns")
+    url = sqs.create_queue(QueueName=f"test-operations-inbox-{unique_invoice_id()}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = sns.subscribe(TopicArn=deployment["operations_topic_arn"], Protocol="sqs", Endpoint=arn,
+                                 Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"]
+    yield sqs, url
+    sns.unsubscribe(SubscriptionArn=subscription)
+    sqs.delete_queue(QueueUrl=url)

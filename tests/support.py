@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 import uuid
@@ -28,6 +29,32 @@ def wait_for(check, timeout: float = 30.0, interval: float = 0.25):
             return last
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s; last value: {last!r}")
+
+
+def alarm_messages(sqs, inbox_url: str) -> list[dict]:
+    """The alarm notifications that reached a queue subscribed to the operations topic since the last call."""
+    messages = sqs.receive_message(QueueUrl=inbox_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=inbox_url, ReceiptHandle=message["ReceiptHandle"])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def reset_alarms(cloudwatch, names: list[str], sqs, inbox_url: str) -> None:
+    """Put alarms in OK, so the transition a test causes is the one it sees; drop the OK notifications this sends."""
+    for name in names:
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="a test starts from OK")
+    alarm_messages(sqs, inbox_url)
+
+
+def told_of_alarms(sqs, inbox_url: str, names: list[str], timeout: float = 30.0) -> None:
+    """Wait until the inbox has received an ALARM notification of each of these alarms."""
+    received: set[str] = set()
+
+    def told():
+        received.update(m["AlarmName"] for m in alarm_messages(sqs, inbox_url) if m["NewStateValue"] == "ALARM")
+        return received >= set(names)
+
+    wait_for(told, timeout=timeout, interval=0)
 
 
 def unique_invoice_id() -> int:

@@ -14,10 +14,8 @@ import subprocess
 import time
 from decimal import Decimal
 
-import pytest
-
 from ops import failures
-from tests.support import ENDPOINT, REPO, unique_invoice_id, wait_for
+from tests.support import ENDPOINT, REPO, reset_alarms, told_of_alarms, unique_invoice_id, wait_for
 
 HEADER = "InvoiceID,CustomerName,Balance,IsProcessed\n"
 
@@ -26,24 +24,6 @@ def make(*args: str) -> subprocess.CompletedProcess:
     """A make target as an operator runs it, against this stack."""
     env = {**os.environ, "AWS_ENDPOINT_URL": ENDPOINT}
     return subprocess.run(["make", "-s", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture
-def operations_inbox(aws, deployment):
-    """A queue subscribed to the operations topic, as an on-call tool would be; removed afterwards."""
-    sqs, sns = aws.client("sqs"), aws.client("sns")
-    url = sqs.create_queue(QueueName=f"test-operations-inbox-{unique_invoice_id()}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    subscription = sns.subscribe(TopicArn=deployment["operations_topic_arn"], Protocol="sqs", Endpoint=arn,
-                                 Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"]
-    yield sqs, url
-    sns.unsubscribe(SubscriptionArn=subscription)
-    sqs.delete_queue(QueueUrl=url)
-
-
-def alarm_messages(sqs, url: str) -> list[dict]:
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-    return [json.loads(message["Body"]) for message in messages]
 
 
 def failure_records(aws, deployment) -> list[failures.Failure]:
@@ -69,10 +49,8 @@ def balances(aws, deployment, ids: list[int]) -> dict[int, Decimal]:
 def test_a_poison_file_is_kept_alarmed_and_redriven_once(aws, deployment, operations_inbox, request):
     s3, cloudwatch = aws.client("s3"), aws.client("cloudwatch")
     alarms = [deployment["alarm_names"]["ingest-bills-errors"], deployment["alarm_names"]["ingest-failures-waiting"]]
-    for name in alarms:  # from a known state, so the transition this test causes is the one it sees
-        cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="test starts from OK")
     sqs, inbox = operations_inbox
-    alarm_messages(sqs, inbox)  # drop the OK notifications of the reset
+    reset_alarms(cloudwatch, alarms, sqs, inbox)
 
     first = unique_invoice_id()
     poison_ids, good_ids = [first, first + 1, first + 2], [first + 3]
@@ -106,13 +84,7 @@ def test_a_poison_file_is_kept_alarmed_and_redriven_once(aws, deployment, operat
 
     wait_for(alarmed, timeout=90, interval=1)
     to_alarm = time.monotonic() - started
-    received: dict[str, str] = {}
-
-    def told():
-        received.update({m["AlarmName"]: m["NewStateValue"] for m in alarm_messages(sqs, inbox) if m["NewStateValue"] == "ALARM"})
-        return set(received) == set(alarms)
-
-    wait_for(told, timeout=30, interval=0)
+    told_of_alarms(sqs, inbox, alarms)
     print(f"\npoison upload -> failure record {to_record:.1f} s, -> both alarms {to_alarm:.1f} s")
 
     # `make failures` shows it; `make redrive` cannot ingest it yet and keeps it.

@@ -4,9 +4,10 @@ alarm on every function, all deployed by terraform/ on the local stack."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from tests.support import payment_body, wait_for
+from tests.support import payment_body, reset_alarms, told_of_alarms, unique_invoice_id, wait_for
 
 
 def test_a_failed_execution_is_logged_without_its_data(api, bill, aws, deployment):
@@ -66,3 +67,43 @@ def test_every_function_the_workflow_and_the_api_have_alarms_to_the_operations_t
         <= {(namespace, metric) for namespace, metric, _ in watched}
     assert all(a["AlarmActions"] == [deployment["operations_topic_arn"]] for a in alarms)
     assert all(a["OKActions"] == [deployment["operations_topic_arn"]] for a in alarms)
+
+
+def business_metric_sum(cloudwatch, deployment, name: str, since: datetime) -> float:
+    """The sum of a business metric (EMF lines of the functions) since a moment."""
+    where = deployment["business_metrics"]
+    datapoints = cloudwatch.get_metric_statistics(
+        Namespace=where["namespace"], MetricName=name,
+        Dimensions=[{"Name": key, "Value": value} for key, value in where["dimensions"].items()],
+        StartTime=since, EndTime=datetime.now(timezone.utc) + timedelta(minutes=1), Period=60, Statistics=["Sum"],
+    )["Datapoints"]
+    return sum(point["Sum"] for point in datapoints)
+
+
+def test_rejected_rows_are_counted_and_alarm_the_operations_topic(aws, deployment, operations_inbox):
+    """The functions write business metrics as EMF log lines; the metric and its alarm follow, as on AWS."""
+    cloudwatch, (sqs, inbox) = aws.client("cloudwatch"), operations_inbox
+    alarm = deployment["alarm_names"]["rows-rejected"]
+    reset_alarms(cloudwatch, [alarm], sqs, inbox)
+    since = datetime.now(timezone.utc) - timedelta(minutes=2)
+    before = business_metric_sum(cloudwatch, deployment, "RowsRejected", since)
+    good = unique_invoice_id()
+    aws.client("s3").put_object(Bucket=deployment["bills_bucket"], Key=f"bills-due/two-bad-rows-{good}.csv",
+                                Body=f"InvoiceID,CustomerName,Balance,IsProcessed\n{good},Fine,1.00,0\n-1,Bad,1,0\n"
+                                     f"{good + 1},Bad Amount,1.001,0\n".encode())
+    wait_for(lambda: business_metric_sum(cloudwatch, deployment, "RowsRejected", since) == before + 2, timeout=30)
+    told_of_alarms(sqs, inbox, [alarm], timeout=60)
+    assert cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] == "ALARM"
+
+
+def test_a_declined_payment_counts_one_failed_payment(api, bill, aws, deployment):
+    cloudwatch = aws.client("cloudwatch")
+    since = datetime.now(timezone.utc) - timedelta(minutes=2)
+    before = business_metric_sum(cloudwatch, deployment, "PaymentsFailed", since)
+    item = bill(balance="12.00")
+    payment_id = api.pay(payment_body(item, BillingAmount="12.00")).json()["PaymentId"]
+    aws.resource("dynamodb").Table(deployment["balance_table"]).update_item(
+        Key={"InvoiceID": item["InvoiceID"]}, UpdateExpression="SET Balance = :b",
+        ExpressionAttributeValues={":b": Decimal("13.00")})
+    assert api.wait_until_settled(payment_id)["Status"] == "failed"
+    wait_for(lambda: business_metric_sum(cloudwatch, deployment, "PaymentsFailed", since) == before + 1, timeout=30)

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from localstack import config
+from localstack.aws.connect import connect_to
 from localstack.services.lambda_.invocation.executor_endpoint import NAMESPACE, StatusErrorException
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 
-from localstack_process_executor import runtimes
+from localstack_process_executor import emf, runtimes
 
 LOG = logging.getLogger(__name__)
 BOOTSTRAP = str(Path(__file__).with_name("bootstrap.py"))
@@ -172,7 +173,18 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         report = (f"REPORT RequestId: {request_id}\tDuration: {ms:.2f} ms\tBilled Duration: {math.ceil(ms)} ms\t"
                   f"Memory Size: {self.function_version.config.memory_size} MB\n")
         start = f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}\n"
+        self._publish_metrics(logs)
         return InvocationResult(request_id, body, is_error, f"{start}{logs}END RequestId: {request_id}\n{report}")
+
+    def _publish_metrics(self, logs: str) -> None:
+        """What CloudWatch Logs does on AWS and LocalStack does not: the output's EMF lines become metrics."""
+        if '"_aws"' not in logs:
+            return
+        identity = self.function_version.id
+        try:
+            emf.publish(connect_to(region_name=identity.region, aws_access_key_id=identity.account).cloudwatch, logs)
+        except Exception:  # a metric lost must not fail the invoke, as on AWS
+            LOG.warning("could not publish the EMF metrics of %s", identity.function_name, exc_info=True)
 
     @staticmethod
     def _exit_error(request_id: str, code: int) -> bytes:
