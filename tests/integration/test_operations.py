@@ -107,3 +107,28 @@ def test_a_declined_payment_counts_one_failed_payment(api, bill, aws, deployment
         ExpressionAttributeValues={":b": Decimal("13.00")})
     assert api.wait_until_settled(payment_id)["Status"] == "failed"
     wait_for(lambda: business_metric_sum(cloudwatch, deployment, "PaymentsFailed", since) == before + 1, timeout=30)
+
+
+def test_every_log_line_of_a_payment_carries_its_payment_id(api, bill, aws, deployment):
+    """One filter on PaymentId finds a payment's whole story, in every function it went through."""
+    body = payment_body(bill(balance="9.99"), Choices="both")
+    payment_id = api.pay(body).json()["PaymentId"]
+    assert api.wait_until_settled(payment_id)["Status"] == "notified"
+    logs = aws.client("logs")
+
+    def json_lines(function: str) -> list[dict]:
+        group = f"/aws/lambda/{deployment['function_names'][function]}"
+        lines = []
+        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+            lines += [json.loads(e["message"]) for e in page["events"] if e["message"].lstrip().startswith('{"level"')]
+        return lines
+
+    for function in ("start_payment", "process_payment", "send_email", "send_text"):
+        def invocation_lines():
+            lines = json_lines(function)
+            ours = {line["function_request_id"] for line in lines if line.get("PaymentId") == payment_id}
+            return [line for line in lines if line.get("function_request_id") in ours]
+
+        lines = wait_for(invocation_lines, timeout=20, interval=1)
+        assert all(line.get("PaymentId") == payment_id for line in lines), (function, lines)
+        assert body["CardNumber"] not in json.dumps(lines)
