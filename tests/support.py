@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import time
 import uuid
 from pathlib import Path
@@ -29,6 +30,40 @@ def wait_for(check, timeout: float = 30.0, interval: float = 0.25):
             return last
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s; last value: {last!r}")
+
+
+# A PAN as a data-loss scanner sees one: 13-19 digits (single spaces or dashes allowed between them) with a card
+# network's prefix and length, passing Luhn. The prefix and length keep our own 13-digit ids and timestamps out.
+PAN_RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+CARD_NETWORKS = (  # (first digits from, to), lengths
+    ((4, 4), (13, 16, 19)),  # Visa
+    ((51, 55), (16,)), ((2221, 2720), (16,)),  # Mastercard
+    ((34, 34), (15,)), ((37, 37), (15,)),  # Amex
+    ((6011, 6011), (16, 19)), ((644, 649), (16, 19)), ((65, 65), (16, 19)),  # Discover
+    ((300, 305), (14, 16, 19)), ((36, 36), (14, 16, 19)), ((38, 39), (16, 19)),  # Diners
+    ((3528, 3589), (16, 19)),  # JCB
+    ((62, 62), (16, 19)),  # UnionPay
+)
+
+
+def looks_like_a_card(digits: str) -> bool:
+    """Whether a digit string has a card network's prefix and length and passes Luhn."""
+    if not any(low <= int(digits[:len(str(low))]) <= high and len(digits) in lengths
+               for (low, high), lengths in CARD_NETWORKS):
+        return False
+    total = sum(int(d) if i % 2 == 0 else (int(d) * 2 - 9 if int(d) > 4 else int(d) * 2)
+                for i, d in enumerate(reversed(digits)))
+    return total % 10 == 0
+
+
+def pans_in(text: str) -> list[str]:
+    """Every PAN-shaped, Luhn-valid run of digits in the text, masked (first six and last four) for reports."""
+    found = []
+    for match in PAN_RUN.finditer(text):
+        digits = re.sub(r"[ -]", "", match.group())
+        if looks_like_a_card(digits):
+            found.append(f"{digits[:6]}…{digits[-4:]}")
+    return found
 
 
 def alarm_messages(sqs, inbox_url: str) -> list[dict]:
