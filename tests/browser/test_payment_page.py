@@ -219,6 +219,7 @@ def test_at_least_one_alert_must_be_ticked(page, bill, shot):
 
     expect(page.locator("#choices-error")).to_contain_text("at least one")
     expect(page.get_by_label("Email me")).to_have_attribute("aria-invalid", "true")
+    page.wait_for_load_state("networkidle")  # a POST sent anyway would have been seen by now
     assert posts == []
     page.get_by_label("Card number").fill("")  # the screenshot never shows a card number
     shot(page)

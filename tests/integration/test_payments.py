@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+import requests
 
 from tests.support import payment_body, sent_emails, sent_texts, unique_invoice_id, wait_for
 
@@ -45,8 +46,14 @@ def test_an_id_that_is_not_a_positive_integer_is_400(api, invoice_id):
 
 
 def test_cors_allows_the_site_origin_only(api, bill, deployment):
-    response = api.balance(bill()["InvoiceID"])
-    assert response.headers.get("Access-Control-Allow-Origin") not in (None, "*")
+    invoice_id = bill()["InvoiceID"]
+    from_site = requests.get(f"{api.base_url}/paymentbalance/{invoice_id}", timeout=30,
+                             headers={"Origin": deployment["allowed_origin"]})
+    assert from_site.headers.get("Access-Control-Allow-Origin") == deployment["allowed_origin"]
+    from_elsewhere = requests.get(f"{api.base_url}/paymentbalance/{invoice_id}", timeout=30,
+                                  headers={"Origin": "https://attacker.example"})
+    # The answer names only the site's origin, so a browser on another origin may not read it.
+    assert from_elsewhere.headers.get("Access-Control-Allow-Origin") in (None, deployment["allowed_origin"])
 
 
 # --- pay ---------------------------------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ import sys
 import time
 import uuid
 import zipfile
-from urllib.parse import unquote_plus
 from decimal import Decimal
+from pathlib import Path
+from urllib.parse import unquote_plus
 
 import pytest
 import requests
@@ -221,17 +222,32 @@ _UP_ON_PORT = "import sys; sys.path.insert(0, 'stack'); import stackctl; stackct
 
 def test_every_listening_socket_of_the_stack_is_on_loopback(stack_endpoint, aws):
     aws.client("dynamodb").list_tables()  # make sure DynamoDB Local has started
+    if json.loads((REPO / ".stack" / "stack.json").read_text())["mode"] == "docker":
+        published = subprocess.run(["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "ps", "--format",
+                                    "json"], capture_output=True, text=True, check=True).stdout
+        urls = [p["URL"] for line in published.splitlines() for p in json.loads(line).get("Publishers") or []
+                if p.get("PublishedPort")]
+        assert urls and set(urls) == {"127.0.0.1"}, urls  # the container's ports reach only loopback
+        return
     listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout.splitlines()
     stack_pids = set(_stack_pids())
-    exposed = []
-    for line in listening:
-        address = line.split()[3]
-        if address.startswith(("127.", "[::1]")) or not any(f"pid={pid}," in line for pid in stack_pids):
-            continue
-        exposed.append(line)
-    # DynamoDB Local has no bind-address option: it is the one documented exception (README, "Loopback only").
-    unexpected = [line for line in exposed if '"java"' not in line]
+    ours = [line for line in listening if any(f"pid={pid}," in line for pid in stack_pids)]
+    # It saw the stack: at least LocalStack's gateway (else `ss -p` shows no processes here and nothing is checked).
+    assert any(f":{ENDPOINT.rsplit(':', 1)[1]} " in line for line in ours), (stack_pids, listening)
+    exposed = [line for line in ours if not line.split()[3].startswith(("127.", "[::1]"))]
+    # DynamoDB Local has no bind-address option: it is the one documented exception (README, "Loopback only"),
+    # and only the stack's own DynamoDB Local (a java process running DynamoDBLocal.jar) is exempt.
+    dynamodb_local = {pid for pid in stack_pids if "DynamoDBLocal" in _command_line(pid)}
+    unexpected = [line for line in exposed if not any(f"pid={pid}," in line for pid in dynamodb_local)]
     assert unexpected == []
+    assert len(exposed) <= 1  # DynamoDB Local's one port at most
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:  # gone meanwhile
+        return ""
 
 
 def _stack_pids():
