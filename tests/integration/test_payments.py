@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import uuid
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -116,12 +117,33 @@ def test_an_unknown_invoice_is_404(api):
         ("Choices", "pigeon"),
     ],
 )
-def test_bad_input_is_400_with_a_reason_for_the_field(api, bill, field, value):
+def test_bad_input_is_400_with_a_reason_for_the_field(api, bill, aws, deployment, field, value):
     created = bill(balance="125.50")
+    started = datetime.now(timezone.utc)
     response = api.pay(payment_body(created, **{field: value}))
     assert response.status_code == 400, response.text
     assert field in response.json()["errors"]
-    assert api.balance(created["InvoiceID"]).json()["IsProcessed"] == 0  # nothing started
+    # Nothing started: no payment recorded and no workflow execution for this invoice (a balance still unpaid would
+    # prove nothing: every execution first waits some seconds).
+    assert payments_of(aws, deployment, created["InvoiceID"]) == []
+    assert executions_for(aws, deployment, created["InvoiceID"], since=started) == []
+
+
+def payments_of(aws, deployment, invoice_id: int) -> list[dict]:
+    """Every Payments item of an invoice."""
+    table = aws.client("dynamodb")
+    pages = table.get_paginator("scan").paginate(
+        TableName=deployment["payments_table"], FilterExpression="InvoiceID = :id",
+        ExpressionAttributeValues={":id": {"N": str(invoice_id)}})
+    return [item for page in pages for item in page["Items"]]
+
+
+def executions_for(aws, deployment, invoice_id: int, since: datetime) -> list[str]:
+    """The payment workflow executions started since a moment whose input names the invoice."""
+    sfn = aws.client("stepfunctions")
+    recent = [e["executionArn"] for page in sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=deployment["state_machine_arn"]) for e in page["executions"] if e["startDate"] >= since]
+    return [arn for arn in recent if str(invoice_id) in sfn.describe_execution(executionArn=arn)["input"]]
 
 
 def test_a_cvv_is_never_accepted(api, bill):
