@@ -1,14 +1,18 @@
-"""A bills file too big for one invocation completes through chunked continuation.
+"""A bills file too big for one invocation completes through chunked continuation, on the deployed function through
+its S3 trigger.
 
-The chunk size is the function's INGEST_CHUNK_BYTES setting. The test runs a copy of the deployed ingest_bills (the
-same zip, layer and runtime) with a 4 KB chunk size, so that a small file needs many chunks, exactly as a
-multi-gigabyte file would with the default. A copy rather than reconfiguring the deployed function: on a fresh
-LocalStack 4.14 an S3 event sent after UpdateFunctionConfiguration was dropped (seen twice in CI, not on AWS).
+The chunk size is the deployment's `ingest_chunk_bytes`. The test deploys with 4 KB (as `make deploy` would with
+TF_VAR_ingest_chunk_bytes=4096), so that a small file needs many chunks, exactly as a multi-gigabyte file would with
+the default, and deploys the default again afterwards.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
 
 import pytest
 
@@ -16,50 +20,34 @@ from tests.support import REPO, unique_invoice_id, wait_for
 
 CHUNK_BYTES = 4096
 ROWS = 1500  # about 45 KB: a dozen chunks
+BAD_LINE = 702  # one bad row in a middle chunk
+
+
+def make_deploy(**variables: str) -> None:
+    result = subprocess.run([sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"],
+                            env={**os.environ, **variables}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 @pytest.fixture
-def small_chunks(aws, deployment):
-    """The name of a copy of ingest_bills with a 4 KB chunk size (deleted after)."""
-    client = aws.client("lambda")
-    deployed = client.get_function_configuration(FunctionName=deployment["function_names"]["ingest_bills"])
-    name = f"{deployed['FunctionName']}-fanout-{unique_invoice_id()}"
-    client.create_function(
-        FunctionName=name,
-        Runtime=deployed["Runtime"],
-        Role=deployed["Role"],
-        Handler=deployed["Handler"],
-        Code={"ZipFile": (REPO / "build" / "functions" / "ingest_bills.zip").read_bytes()},
-        Layers=[layer["Arn"] for layer in deployed.get("Layers", [])],
-        Timeout=deployed["Timeout"],
-        Environment={"Variables": {**deployed["Environment"]["Variables"], "INGEST_CHUNK_BYTES": str(CHUNK_BYTES)}},
-    )
-    client.get_waiter("function_active_v2").wait(FunctionName=name)
-    yield name
-    client.delete_function(FunctionName=name)
+def small_chunks(deployment):
+    """The deployment, with ingest_bills reading 4 KB per invocation while the test runs."""
+    make_deploy(TF_VAR_ingest_chunk_bytes=str(CHUNK_BYTES))
+    try:
+        yield
+    finally:
+        make_deploy()
 
 
-@pytest.fixture
-def untriggered_bucket(aws):
-    """A bucket no product trigger watches, so only the copy ingests what the test puts there."""
-    s3, name = aws.client("s3"), f"fanout-{unique_invoice_id()}"
-    s3.create_bucket(Bucket=name)
-    yield name
-    for entry in s3.list_objects_v2(Bucket=name).get("Contents", []):
-        s3.delete_object(Bucket=name, Key=entry["Key"])
-    s3.delete_bucket(Bucket=name)
-
-
-def test_a_file_larger_than_a_chunk_is_loaded_completely(aws, deployment, small_chunks, untriggered_bucket):
+def test_a_file_larger_than_a_chunk_is_loaded_completely(aws, deployment, small_chunks):
     first = unique_invoice_id()
-    rows = [f"{first + n},Customer {n},{n}.{n % 100:02d},0" for n in range(ROWS)]
-    rows.insert(700, "not-a-number,Broken Row,1.00,0")  # one bad row in a middle chunk (file line 702)
+    expected = {first + n: (f"Customer {n}", Decimal(f"{n}.{n % 100:02d}")) for n in range(ROWS)}
+    rows = [f"{invoice_id},{name},{balance},0" for invoice_id, (name, balance) in expected.items()]
+    rows.insert(BAD_LINE - 2, "not-a-number,Broken Row,1.00,0")
     key = f"bills-due/fanout-{first}.csv"
     text = "InvoiceID,CustomerName,Balance,IsProcessed\n" + "\n".join(rows) + "\n"
-    s3, bucket = aws.client("s3"), untriggered_bucket
-    etag = s3.put_object(Bucket=bucket, Key=key, Body=text.encode())["ETag"].strip('"')
-    event = {"Records": [{"s3": {"bucket": {"name": bucket}, "object": {"key": key, "eTag": etag}}}]}
-    aws.client("lambda").invoke(FunctionName=small_chunks, InvocationType="Event", Payload=json.dumps(event).encode())
+    s3, bucket = aws.client("s3"), deployment["bills_bucket"]
+    s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
 
     def report():
         try:
@@ -68,22 +56,22 @@ def test_a_file_larger_than_a_chunk_is_loaded_completely(aws, deployment, small_
             return None
 
     rejected = [json.loads(line) for line in wait_for(report, timeout=120).decode().splitlines()]
-    assert [entry["line"] for entry in rejected] == [702]
+    assert [entry["line"] for entry in rejected] == [BAD_LINE]
 
-    table = aws.resource("dynamodb").Table(deployment["balance_table"])
-    stored = 0
+    # Every row, with its own name and balance, exactly once.
+    table, stored = deployment["balance_table"], {}
+    ids = list(expected)
     for start in range(0, ROWS, 100):
-        keys = [{"InvoiceID": first + n} for n in range(start, min(start + 100, ROWS))]
-        response = aws.resource("dynamodb").batch_get_item(
-            RequestItems={table.name: {"Keys": keys, "ConsistentRead": True}}
-        )
-        stored += len(response["Responses"][table.name])
-    assert stored == ROWS
+        keys = [{"InvoiceID": invoice_id} for invoice_id in ids[start:start + 100]]
+        response = aws.resource("dynamodb").batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+        stored.update({int(item["InvoiceID"]): (item["CustomerName"], item["Balance"])
+                       for item in response["Responses"][table]})
+    assert stored == expected
 
-    # The part reports of the chunks were joined into the report and removed.
+    # The part reports of the chunks were joined into the report and removed; it took many invocations.
     leftovers = s3.list_objects_v2(Bucket=bucket, Prefix=key + ".rejected.jsonl.part")
     assert leftovers.get("KeyCount", 0) == 0
-    chunks = chunk_log_lines(aws, small_chunks, key)
+    chunks = chunk_log_lines(aws, deployment["function_names"]["ingest_bills"], key)
     assert len(chunks) >= len(text) // CHUNK_BYTES
 
 
