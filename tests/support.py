@@ -92,6 +92,19 @@ def told_of_alarms(sqs, inbox_url: str, names: list[str], timeout: float = 30.0)
     wait_for(told, timeout=timeout, interval=0)
 
 
+def summaries_in_logs(aws, deployment, key: str, since_ms: int) -> list[dict]:
+    """The ingest_summary log lines of this key since a time (one per completed run of the file)."""
+    logs = aws.client("logs")
+    group = f"/aws/lambda/{deployment['function_names']['ingest_bills']}"
+    found = []
+    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group, startTime=since_ms):
+        for event in page["events"]:
+            message = event["message"]
+            if "ingest_summary" in message and key in message:
+                found.append(json.loads(message[message.index("{"):])["counts"])
+    return found
+
+
 def unique_invoice_id() -> int:
     """Invoice ids unique across runs against the same stack, so reruns never collide."""
     return int(time.time() * 1000) % 10**11 * 100 + uuid.uuid4().int % 100

@@ -16,7 +16,9 @@ from tests.reliability.faults import KillingDynamoDBProxy, busiest, kill, runtim
 from tests.reliability.helpers import (
     balance_item, finished_execution, payment_record, payments_of_invoice, task_failures,
 )
-from tests.support import function_environment, payment_body, sent_emails, sent_texts, unique_invoice_id, wait_for
+from tests.support import (
+    function_environment, payment_body, sent_emails, sent_texts, summaries_in_logs, unique_invoice_id, wait_for,
+)
 
 DEAD_ENDPOINT = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused
 
@@ -108,19 +110,6 @@ def test_the_processing_step_killed_around_its_commit_is_retried_and_charges_onc
 
 
 INGEST_ROWS = 40_000
-
-
-def summaries_in_logs(aws, deployment, key: str, since_ms: int) -> list[dict]:
-    """The ingest_summary log lines of this key since a time (one per completed run of the file)."""
-    logs = aws.client("logs")
-    group = f"/aws/lambda/{deployment['function_names']['ingest_bills']}"
-    found = []
-    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group, startTime=since_ms):
-        for event in page["events"]:
-            message = event["message"]
-            if "ingest_summary" in message and key in message:
-                found.append(json.loads(message[message.index("{"):])["counts"])
-    return found
 
 
 def test_the_ingesting_function_killed_mid_file_is_retried_and_loses_and_doubles_nothing(aws, deployment, figures):
