@@ -135,6 +135,13 @@
     return Number(bill.IsProcessed) === 1 || Number(bill.Balance) === 0;
   }
 
+  /** Why nothing is due: paid, or (a bill issued with a zero balance) nothing was owed in the first place. */
+  function nothingDueMessage(bill) {
+    return Number(bill.IsProcessed) === 1
+      ? "Nothing due: invoice " + bill.InvoiceID + " has been paid."
+      : "Nothing due: invoice " + bill.InvoiceID + " has a balance of " + money(bill.Balance) + ".";
+  }
+
   function setText(element, text) {
     element.textContent = text || "";
   }
@@ -200,7 +207,7 @@
       if (answer.status === 200) {
         showBill(body);
         if (isNothingDue(body)) {
-          showLookupMessage("done", "Nothing due: invoice " + body.InvoiceID + " has been paid.");
+          showLookupMessage("done", nothingDueMessage(body));
           setPayable(null, "This bill has nothing to pay.");
         } else {
           showLookupMessage("ok", body.CustomerName + " owes " + money(body.Balance) + " on invoice " +
@@ -236,7 +243,7 @@
       if (generation !== state.generation || answer.status !== 200) return;
       showBill(answer.body);
       if (isNothingDue(answer.body)) {
-        showLookupMessage("done", "Nothing due: invoice " + answer.body.InvoiceID + " has been paid.");
+        showLookupMessage("done", nothingDueMessage(answer.body));
         setPayable(null, "This bill has nothing to pay.");
       } else {
         setPayable({ InvoiceID: answer.body.InvoiceID, CustomerName: answer.body.CustomerName,

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import GOOD_CARD, sent_emails, sent_texts, unique_invoice_id, unique_phone, wait_for
+from tests.support import GOOD_CARD, payment_body, sent_emails, sent_texts, unique_invoice_id, unique_phone, wait_for
 
 BAD_LUHN_CARD = "4111111111111112"  # in CARD_NUMBERS_USED: the card-data scan looks for it too
 SETTLED = 90_000  # ms: the server-side wait before processing, the workflow and both alerts
@@ -92,6 +92,19 @@ def test_a_paid_bill_cannot_be_paid_again(page, bill, shot):
     for label in ("Card number", "Expiry date (MM/YY)", "Mobile phone", "Email me", "Text me"):
         expect(page.get_by_label(label)).to_be_disabled()
     expect(page.get_by_label("Email", exact=True)).to_be_disabled()
+    shot(page)
+
+
+def test_an_unpaid_bill_with_a_zero_balance_has_nothing_due_and_is_not_called_paid(page, bill, api, shot):
+    created = bill(balance="0.00", processed=0, name="Ada Zero")
+    look_up(page, created["InvoiceID"])
+
+    message = f"Nothing due: invoice {created['InvoiceID']} has a balance of $0.00."
+    expect(page.locator("#lookup-message")).to_have_text(message)
+    expect(page.get_by_role("button", name="Post Payment")).to_be_disabled()
+    # The API agrees: a payment of nothing is refused by name, and the bill stays as issued.
+    refused = api.pay({**payment_body(created), "BillingAmount": "0.00"})
+    assert refused.status_code == 400 and "BillingAmount" in refused.json()["errors"]
     shot(page)
 
 
