@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
@@ -192,6 +193,47 @@ def test_a_retry_after_a_lost_answer_reuses_the_key_and_pays_once(page, bill, ba
     assert len(keys) == 2 and keys[0] == keys[1] and UUID.match(keys[0]), keys
     assert len(wait_for(lambda: sent_emails(email))) == 1
     assert balance_of(created["InvoiceID"])["IsProcessed"] == 1
+    shot(page)
+
+
+def change_bill(aws, deployment, invoice_id: int, **values) -> None:
+    """What another payment or the next bills file does to the bill while the page shows it."""
+    names = {f"#{name}": name for name in values}
+    aws.resource("dynamodb").Table(deployment["balance_table"]).update_item(
+        Key={"InvoiceID": invoice_id}, UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in names),
+        ExpressionAttributeNames=names, ExpressionAttributeValues={f":{name}": value for name, value in values.items()})
+
+
+def test_a_bill_paid_meanwhile_is_409_and_the_page_says_nothing_more_was_charged(page, bill, aws, deployment, shot):
+    created = bill(balance="20.00")
+    look_up(page, created["InvoiceID"])
+    fill_payment(page, card=GOOD_CARD, email=new_email(), phone=unique_phone(), email_me=True, text_me=False)
+    change_bill(aws, deployment, created["InvoiceID"], Balance=Decimal("0"), IsProcessed=1)  # paid elsewhere
+
+    with page.expect_response(lambda r: r.request.method == "POST" and "/paymentbalance" in r.url) as answer:
+        page.get_by_role("button", name="Post Payment").click()
+    assert answer.value.status == 409
+    expect(page.locator("#pay-status")).to_contain_text("is already paid")
+    expect(page.locator("#pay-status")).to_contain_text("Nothing more was charged")
+    expect(page.locator("#lookup-message")).to_have_text(f"Nothing due: invoice {created['InvoiceID']} has been paid.")
+    expect(page.get_by_role("button", name="Post Payment")).to_be_disabled()
+    shot(page)
+
+
+def test_an_amount_changed_meanwhile_is_400_and_the_page_asks_to_look_the_bill_up_again(
+        page, bill, aws, deployment, balance_of, shot):
+    created = bill(balance="20.00")
+    look_up(page, created["InvoiceID"])
+    fill_payment(page, card=GOOD_CARD, email=new_email(), phone=unique_phone(), email_me=True, text_me=False)
+    change_bill(aws, deployment, created["InvoiceID"], Balance=Decimal("25.00"))  # the next day's file
+
+    with page.expect_response(lambda r: r.request.method == "POST" and "/paymentbalance" in r.url) as answer:
+        page.get_by_role("button", name="Post Payment").click()
+    assert answer.value.status == 400
+    expect(page.locator("#pay-error")).to_contain_text("must equal the balance due, 25.00")
+    expect(page.locator("#pay-error")).to_contain_text("Look the bill up again")
+    assert balance_of(created["InvoiceID"])["IsProcessed"] == 0
+    page.get_by_label("Card number").fill("")  # the screenshot never shows a card number
     shot(page)
 
 
