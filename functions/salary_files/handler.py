@@ -29,7 +29,7 @@ from payproc.s3csv import (
 )
 from payproc.telemetry import ROWS_INGESTED, ROWS_REJECTED, count, instrumented, logger
 from salary_ledger import SalaryLedger
-from salary_rules import HEADER, MonthFile, RowError, is_salary_file, month_of, processed_key
+from salary_rules import HEADER, MonthFile, RowError, is_salary_file, month_of, parse_row, processed_key
 
 PSV_CONTENT_TYPE = "text/plain; charset=utf-8"
 PSV_SPOOL_BYTES = 8 * 1024 * 1024  # a larger copy spills to /tmp instead of memory
@@ -107,7 +107,7 @@ def process_file(s3: Any, ledger: SalaryLedger, ref: S3ObjectRef) -> dict[str, A
 def read_month(body: ReadableBytes, month: str, rejects: RejectedRows, psv_file: IO[bytes]) -> MonthFile:
     """Read every row: good ones count toward the month and go to the pipe-separated copy, bad ones to rejects."""
     month_file = MonthFile(month)
-    reader = CsvRowReader(body, HEADER, rejects)
+    reader = CsvRowReader(body, HEADER, rejects, parse_row)
     psv_text = io.TextIOWrapper(psv_file, encoding="utf-8", newline="", write_through=True)
     # QUOTE_MINIMAL quotes a value holding '|' (or a quote or line break), so it reads back as one field.
     psv = csv.writer(psv_text, delimiter="|", lineterminator="\n")
@@ -121,7 +121,7 @@ def read_month(body: ReadableBytes, month: str, rejects: RejectedRows, psv_file:
             else:
                 psv.writerow([row[column] for column in HEADER])  # as written in the file, not reformatted
     except HeaderError as error:
-        # payproc.s3csv raises one HeaderError for an empty file and a wrong header; only an empty file leaves
+        # payproc.s3csv raises one HeaderError for an empty file and a bad first line; only an empty file leaves
         # the reader at offset 0 (or just past a BOM).
         if reader.offset <= len(UTF8_BOM):
             raise EmptyFileError(str(error)) from None

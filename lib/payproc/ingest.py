@@ -143,7 +143,7 @@ def run_job(job: IngestJob, table_name: str, chunk_bytes: int, context: LambdaCo
         raise
     rejects = RejectedRows()
     chunk = IngestSummary()
-    reader = CsvRowReader(body, BILLS_HEADER, rejects, start_offset=job.offset, start_line=job.line)
+    reader = CsvRowReader(body, BILLS_HEADER, rejects, parse_bill_row, start_offset=job.offset, start_line=job.line)
     finished = _ingest_rows(reader, rejects, chunk, table_name, ChunkBudget(context, chunk_bytes, job.offset))
     chunk.rejected = rejects.count
     total = IngestSummary.from_dict(job.summary)

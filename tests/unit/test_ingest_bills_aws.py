@@ -82,6 +82,20 @@ def test_a_wrong_header_is_one_rejection_and_nothing_loads(stack):
     assert report("bills-due/bad.csv")[0]["line"] == 1 and bills() == {}
 
 
+def test_a_file_without_a_header_loads_from_its_first_line(stack):
+    # The tutorial's generator writes no header (and its own function then dropped the first bill).
+    text = "".join(f"{n},Customer {n},{500 + n},0\n" for n in range(1, 6))
+    summary = stack.handler(upload("bills-due/paymentbalance.csv", text), FakeContext())["files"][0]["summary"]
+    assert summary["created"] == 5 and report("bills-due/paymentbalance.csv") == []
+    assert bills()[1] == {"InvoiceID": 1, "CustomerName": "Customer 1", "Balance": Decimal("501"), "IsProcessed": 0}
+
+
+def test_a_first_line_that_is_neither_header_nor_row_loads_nothing(stack):
+    stack.handler(upload("bills-due/bad-first.csv", "1,Ada,five,0\n2,Grace,900,0\n"), FakeContext())
+    [entry] = report("bills-due/bad-first.csv")
+    assert entry["line"] == 1 and "Balance" in entry["reason"] and bills() == {}
+
+
 def test_other_keys_are_ignored(stack):
     assert stack.handler(upload("other/x.csv", HEADER + "1,a,1,0\n"), FakeContext()) == {"files": []}
     assert stack.handler(upload("bills-due/x.txt", HEADER + "1,a,1,0\n"), FakeContext()) == {"files": []}

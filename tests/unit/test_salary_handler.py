@@ -210,6 +210,21 @@ def test_a_wrong_header_or_no_month_rejects_the_whole_file_with_a_report(aws, up
     assert totals(aws) == {}
 
 
+def test_a_file_without_a_header_counts_from_its_first_line(aws, upload):
+    # EmpName "2026" looks like a number and "EmpID"-like header words are data here: only the header is skipped.
+    summary = upload("salaries/2026-10.csv", "1,2026,6000.00\r\n2,Ada,5555\r\n")
+    assert (summary["outcome"], summary["rows_counted"]) == ("processed", 2)
+    assert totals(aws) == {(1, "2026"): Decimal("6000.00"), (2, "Ada"): Decimal("5555")}
+    psv = read_object(aws, summary["processed_key"]).decode()
+    assert psv == "EmpID|EmpName|EmpSalary\n1|2026|6000.00\n2|Ada|5555\n"
+
+
+def test_a_first_line_that_is_neither_header_nor_row_rejects_the_whole_file(aws, upload):
+    assert upload("salaries/2026-11.csv", "1,Ada,lots\n2,Bob,5555\n")["outcome"] == "rejected"
+    [entry] = report(aws, "salaries/2026-11.csv")
+    assert entry["line"] == 1 and "EmpSalary" in entry["reason"] and totals(aws) == {}
+
+
 @pytest.mark.parametrize("key", ["processed/salaries/processed_2026-01.psv", "salaries/2026-01.txt",
                                  "other/2026-01.csv", "salaries/2026-01.csv.rejected.jsonl"])
 def test_other_keys_are_ignored(aws, upload, key):
