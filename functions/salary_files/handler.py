@@ -1,4 +1,4 @@
-"""S3 `salaries/*.csv` upload -> pipe-separated copy in processed/ and the month's salaries in EmployeeSalary.
+"""S3 `*.csv` upload -> pipe-separated copy in processed/ and the file's salaries in EmployeeSalary.
 
 The rules are in salary_rules.py, the table in salary_ledger.py; this file moves bytes between them and S3.
 """
@@ -67,7 +67,7 @@ def process_file(s3: Any, ledger: SalaryLedger, ref: S3ObjectRef) -> dict[str, A
     """Process one uploaded object; return a summary of what happened (the handler logs and counts it)."""
     summary: dict[str, Any] = {"key": ref.key}
     if not is_salary_file(ref.key):
-        return summary | {"outcome": "ignored", "why": "not a .csv under salaries/"}
+        return summary | {"outcome": "ignored", "why": "not a .csv"}
     month = month_of(ref.key)
     if month is None:
         reason = "no month (YYYY-MM) in the file name or its folders, so the file cannot be counted"

@@ -12,7 +12,6 @@ from pathlib import PurePosixPath
 from payproc.money import MoneyError, parse_money
 
 HEADER = ("EmpID", "EmpName", "EmpSalary")
-INPUT_PREFIX = "salaries/"
 PROCESSED_PREFIX = "processed/"
 PROCESSED_NAME_PREFIX = "processed_"
 # A year and month not glued to other digits: "2026-01" in "2026-01.csv" or "payroll 2026-01 fixed.csv".
@@ -46,12 +45,12 @@ class Change:
 
 
 def is_salary_file(key: str) -> bool:
-    """Only CSV uploads under salaries/ are processed (processed/ copies and .jsonl reports never are)."""
-    return key.startswith(INPUT_PREFIX) and key.endswith(".csv")
+    """A .csv anywhere in the bucket is processed; the outputs (.psv copies, .rejected.jsonl reports) never are."""
+    return key.endswith(".csv")
 
 
 def processed_key(key: str) -> str:
-    """salaries/2026-01.csv -> processed/salaries/processed_2026-01.psv (same relative path, outside salaries/)."""
+    """salaries/2026-01.csv -> processed/salaries/processed_2026-01.psv (the same folders, under processed/)."""
     path = PurePosixPath(key)
     return f"{PROCESSED_PREFIX}{path.with_name(PROCESSED_NAME_PREFIX + path.stem + '.psv')}"
 

@@ -226,7 +226,7 @@ def test_a_first_line_that_is_neither_header_nor_row_rejects_the_whole_file(aws,
 
 
 @pytest.mark.parametrize("key", ["processed/salaries/processed_2026-01.psv", "salaries/2026-01.txt",
-                                 "other/2026-01.csv", "salaries/2026-01.csv.rejected.jsonl"])
+                                 "salaries/2026-01.csv.rejected.jsonl"])
 def test_other_keys_are_ignored(aws, upload, key):
     assert upload(key, HEADER_LINE + "1,Ada,6000.00\n")["outcome"] == "ignored"
     assert totals(aws) == {}

@@ -32,14 +32,15 @@ ADA, BOB, CY = Employee(1, "Ada Lovelace"), Employee(2, "Bob Smith"), Employee(3
     [
         ("salaries/2026-01.csv", True),
         ("salaries/acme/2026-01.csv", True),
+        ("other/2026-01.csv", True),
+        ("salarydata-1.csv", True),  # the bucket root, where the original tutorial drops its files
         ("processed/salaries/processed_2026-01.psv", False),
+        ("processed/processed_salarydata-1.psv", False),
         ("salaries/2026-01.csv.rejected.jsonl", False),
         ("salaries/2026-01.txt", False),
-        ("other/2026-01.csv", False),
-        ("salaries2026-01.csv", False),
     ],
 )
-def test_only_csv_files_under_salaries_count(key, counts):
+def test_csv_files_anywhere_count_and_the_outputs_never_do(key, counts):
     assert rules.is_salary_file(key) is counts
 
 
@@ -48,9 +49,10 @@ def test_only_csv_files_under_salaries_count(key, counts):
     [
         ("salaries/2026-01.csv", "processed/salaries/processed_2026-01.psv"),
         ("salaries/acme/March 2026-03.csv", "processed/salaries/acme/processed_March 2026-03.psv"),
+        ("salarydata-1.csv", "processed/processed_salarydata-1.psv"),
     ],
 )
-def test_the_processed_copy_keeps_the_relative_path_outside_the_trigger_prefix(key, processed):
+def test_the_processed_copy_keeps_the_folders_under_processed_and_is_no_upload(key, processed):
     assert rules.processed_key(key) == processed
     assert not rules.is_salary_file(processed)
 
