@@ -160,11 +160,12 @@ locals {
     start_payment = {
       timeout = 30, memory_size = 256
       environment = {
-        BALANCE_TABLE        = local.names.balance_table
-        PAYMENTS_TABLE       = local.names.payments_table
-        STATE_MACHINE_ARN    = local.state_machine_arn
-        PAYMENT_WAIT_SECONDS = tostring(var.payment_wait_seconds)
-        ALLOWED_ORIGIN       = local.allowed_origin
+        BALANCE_TABLE            = local.names.balance_table
+        PAYMENTS_TABLE           = local.names.payments_table
+        STATE_MACHINE_ARN        = local.state_machine_arn
+        PAYMENT_WAIT_SECONDS     = tostring(var.payment_wait_seconds)
+        PAYMENT_MAX_WAIT_SECONDS = tostring(var.payment_max_wait_seconds)
+        ALLOWED_ORIGIN           = local.allowed_origin
       }
       statements = [
         { sid = "ReadBalance", actions = ["dynamodb:GetItem"], resources = [local.balance], condition = null },

@@ -86,7 +86,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except ValueError as error:
         return error_response(400, "a valid Idempotency-Key header is required", {"Idempotency-Key": str(error)})
     try:
-        request = validate_payment_request(json_body(event), dt.datetime.now(dt.timezone.utc).date())
+        request = validate_payment_request(json_body(event), dt.datetime.now(dt.timezone.utc).date(),
+                                           get_settings().payment_max_wait_seconds)
     except BadRequest as error:
         return error_response(400, str(error), {"body": str(error)})
     except ValidationFailed as failed:

@@ -40,6 +40,9 @@ def request_fingerprint(request: PaymentRequest, idempotency_key: str) -> str:
         "PhnNumber": request.phone,
         "Choices": request.choices,
     }
+    if request.wait_seconds is not None:
+        # Only when sent, so the fingerprint of a request without it stays what it was before the field existed.
+        canonical["WaitSeconds"] = request.wait_seconds
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
@@ -79,11 +82,14 @@ def new_payment_item(payment_id: str, request: PaymentRequest, fingerprint: str,
         item["EmailId"] = request.email
     if request.phone:
         item["PhnNumber"] = request.phone
+    if request.wait_seconds is not None:
+        item["WaitSeconds"] = request.wait_seconds
     return item
 
 
-def execution_input(item: Mapping[str, Any], wait_seconds: int) -> dict[str, Any]:
-    """The workflow input of a payment, built from its stored record so every start sends the same input."""
+def execution_input(item: Mapping[str, Any], default_wait_seconds: int) -> dict[str, Any]:
+    """The workflow input of a payment, built from its stored record so every start sends the same input; it waits
+    the seconds the request asked for, else the server's default."""
     return {
         "paymentId": item["PaymentId"],
         "invoiceId": int(item["InvoiceID"]),
@@ -93,7 +99,7 @@ def execution_input(item: Mapping[str, Any], wait_seconds: int) -> dict[str, Any
         "phone": item.get("PhnNumber"),
         "cardBrand": item["CardBrand"],
         "cardLast4": item["CardLast4"],
-        "waitSeconds": wait_seconds,
+        "waitSeconds": int(item.get("WaitSeconds", default_wait_seconds)),
     }
 
 

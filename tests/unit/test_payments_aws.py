@@ -97,6 +97,45 @@ def test_accepted_payment_starts_one_execution_without_the_card(stack):
     assert item["Status"] == "accepted" and item["ExecutionArn"] == executions[0]["executionArn"]
 
 
+def started_input(stack, payment_id):
+    arn = next(e["executionArn"] for e in stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]
+               if e["name"] == payment_id)
+    return json.loads(stack["sfn"].describe_execution(executionArn=arn)["input"])
+
+
+def test_wait_seconds_of_the_request_go_to_the_workflow_and_survive_a_restart(stack, monkeypatch):
+    put_bill()
+    handler = load_handler("start_payment")
+    original = handler.start_workflow
+    handler.start_workflow = lambda item: (_ for _ in ()).throw(RuntimeError("Step Functions is down"))
+    assert answer(handler.handler(pay_event(WaitSeconds=10), FakeContext()))[0] == 500
+    handler.start_workflow = original
+    monkeypatch.setenv("PAYMENT_WAIT_SECONDS", "7")  # the server's wait changed in between: the request's still holds
+    from payproc.config import reload_settings
+    reload_settings()
+    assert answer(handler.handler(pay_event(WaitSeconds=10), FakeContext()))[0] == 202
+    assert started_input(stack, payment_id_for("key-1"))["waitSeconds"] == 10
+
+
+def test_above_the_servers_maximum_wait_is_400_naming_it(stack, monkeypatch):
+    put_bill()
+    monkeypatch.setenv("PAYMENT_MAX_WAIT_SECONDS", "20")
+    from payproc.config import reload_settings
+    reload_settings()
+    start = load_handler("start_payment").handler
+    code, body = answer(start(pay_event(WaitSeconds=21), FakeContext()))
+    assert code == 400 and "from 0 to 20" in body["errors"]["WaitSeconds"]
+    assert answer(start(pay_event(WaitSeconds=20), FakeContext()))[0] == 202
+
+
+def test_the_same_key_with_another_wait_is_another_request(stack):
+    put_bill()
+    start = load_handler("start_payment").handler
+    assert answer(start(pay_event(WaitSeconds=10), FakeContext()))[0] == 202
+    assert answer(start(pay_event(WaitSeconds=10), FakeContext()))[0] == 202
+    assert answer(start(pay_event(WaitSeconds=11), FakeContext()))[0] == 422
+
+
 def test_the_same_key_and_body_replays_and_starts_nothing_more(stack):
     put_bill()
     start = load_handler("start_payment").handler
