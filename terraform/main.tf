@@ -102,6 +102,21 @@ resource "aws_lambda_layer_version" "payproc" {
   compatible_runtimes = [var.lambda_runtime]
 }
 
+# The secret under which start_payment fingerprints the card when it derives the idempotency key of a request sent
+# without one (the original tutorial's page sends none): without it the stored PaymentId could be matched against
+# guessed card numbers. uuid() gives 122 random bits once; the value is then kept (a new one would only make a form
+# resubmitted across the change a second payment attempt, which the invoice's conditional commit still refuses).
+resource "aws_ssm_parameter" "card_fingerprint_key" {
+  name        = "/${var.name_prefix}/card-fingerprint-key"
+  description = "start_payment's secret for the card fingerprint in idempotency keys it derives (docs/payments.md)"
+  type        = "SecureString"
+  value       = uuid()
+
+  lifecycle {
+    ignore_changes = [value]
+  }
+}
+
 # Uploads are delivered to the ingesting functions asynchronously: an event that fails every attempt lands here.
 module "failure_queue" {
   source = "./modules/queue"
@@ -166,11 +181,15 @@ locals {
         PAYMENT_WAIT_SECONDS     = tostring(var.payment_wait_seconds)
         PAYMENT_MAX_WAIT_SECONDS = tostring(var.payment_max_wait_seconds)
         ALLOWED_ORIGIN           = local.allowed_origin
+        # The parameter's name, never its value: the function reads the secret when it first needs it.
+        CARD_FINGERPRINT_KEY_PARAMETER = aws_ssm_parameter.card_fingerprint_key.name
       }
       statements = [
         { sid = "ReadBalance", actions = ["dynamodb:GetItem"], resources = [local.balance], condition = null },
         { sid = "RecordPayment", actions = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments], condition = null },
         { sid = "StartWorkflow", actions = ["states:StartExecution"], resources = [local.state_machine_arn], condition = null },
+        # SecureString under the AWS managed key aws/ssm, whose key policy lets GetParameter decrypt: no kms grant.
+        { sid = "ReadCardFingerprintKey", actions = ["ssm:GetParameter"], resources = [aws_ssm_parameter.card_fingerprint_key.arn], condition = null },
       ]
     }
     payment_status = {

@@ -23,6 +23,7 @@ class Settings:
     payments_table: str | None
     salary_table: str | None
     state_machine_arn: str | None
+    card_fingerprint_key_parameter: str | None
     sender_email: str | None
     allowed_origin: str | None
     payment_wait_seconds: int
@@ -66,6 +67,7 @@ def get_settings() -> Settings:
         payments_table=os.environ.get("PAYMENTS_TABLE") or None,
         salary_table=os.environ.get("SALARY_TABLE") or None,
         state_machine_arn=os.environ.get("STATE_MACHINE_ARN") or None,
+        card_fingerprint_key_parameter=os.environ.get("CARD_FINGERPRINT_KEY_PARAMETER") or None,
         sender_email=os.environ.get("SENDER_EMAIL") or None,
         allowed_origin=_allowed_origin(),
         payment_wait_seconds=_int_setting("PAYMENT_WAIT_SECONDS", DEFAULT_PAYMENT_WAIT_SECONDS, 0),

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 from decimal import Decimal
 from typing import Any, Mapping
 
+from payproc.cards import card_fingerprint
 from payproc.money import format_money
 from payproc.validation import PaymentRequest
 
@@ -23,13 +23,20 @@ def payment_id_for(idempotency_key: str) -> str:
     return hashlib.sha256(f"payment:{idempotency_key}".encode()).hexdigest()[:PAYMENT_ID_LENGTH]
 
 
+def derived_idempotency_key(request: PaymentRequest, secret: bytes) -> str:
+    """The idempotency key of a request sent without one (the original tutorial's page sends none): the invoice, the
+    amount and the card's fingerprint under the server's secret, so a form submitted twice is one payment. The card
+    number itself never enters it, and without the secret the key (and the PaymentId it names) cannot be matched
+    against guessed card numbers."""
+    return f"derived:{request.invoice_id}:{format_money(request.amount)}:{card_fingerprint(request.card_digits, secret)}"
+
+
 def request_fingerprint(request: PaymentRequest, idempotency_key: str) -> str:
     """A hash of the request's canonical form, to tell a replay from a different request under the same key.
 
-    The card number enters only as an HMAC keyed by the idempotency key, which is not stored: a card number has
-    too few unknown digits for a plain hash to hide it.
+    The card number enters only as its fingerprint keyed by the idempotency key, which is not stored.
     """
-    card = hmac.new(idempotency_key.encode(), request.card_digits.encode(), hashlib.sha256).hexdigest()
+    card = card_fingerprint(request.card_digits, idempotency_key.encode())
     canonical = {
         "InvoiceID": request.invoice_id,
         "BillersName": request.billers_name,

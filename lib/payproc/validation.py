@@ -82,10 +82,12 @@ def parse_invoice_id(value: object) -> int:
     return number
 
 
-def parse_idempotency_key(value: str | None) -> str:
-    """The Idempotency-Key header: 1-255 characters of letters, digits, '_', '.', ':' or '-'; raise ValueError."""
-    if value is None or value == "":
-        raise ValueError("the Idempotency-Key header is required")
+def parse_idempotency_key(value: str | None) -> str | None:
+    """The Idempotency-Key header: 1-255 characters of letters, digits, '_', '.', ':' or '-'; None when it is not
+    sent (or empty), and the server derives the key from the request (payments.derived_idempotency_key); raise
+    ValueError when it is malformed."""
+    if not value:
+        return None
     if not IDEMPOTENCY_KEY_PATTERN.match(value):
         raise ValueError("must be 1 to 255 letters, digits, '_', '.', ':' or '-' (a UUID is a good key)")
     return value

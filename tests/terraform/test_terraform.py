@@ -374,6 +374,7 @@ def test_a_destroyed_deployment_leaves_nothing(deployment, tmp_path):
         "queues": every("sqs", "list_queues", "QueueUrls"),
         "topics": every("sns", "list_topics", "Topics", "TopicArn"),
         "alarms": every("cloudwatch", "describe_alarms", "MetricAlarms", "AlarmName"),
+        "parameters": every("ssm", "describe_parameters", "Parameters", "Name"),
     }
     remaining = {kind: [n for n in names if prefix in n] for kind, names in left.items()}
     assert not any(remaining.values()), remaining
