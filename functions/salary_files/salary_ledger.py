@@ -2,8 +2,8 @@
 
 Two kinds of items share the table (hash EmpID N, range EmpName S, as the contract defines it):
 
-- total:        EmpID=<id>           EmpName=<name>        TotalSalary
-- contribution: EmpID=<source's key> EmpName="<id>#<name>"  MonthSalary, [Month,] ContributorID, ContributorName, SourceKey
+- total:        EmpID=<id>        EmpName=<name>        TotalSalary
+- contribution: EmpID=<source>    EmpName="<id>#<name>"  MonthSalary, [Month,] ContributorID, ContributorName, SourceKey
 
 A source (salary_rules.Source: a month, or the object key of a file without one) keeps its contributions under one
 negative hash key (employee ids are positive), so one Query lists them all: that is what lets a corrected file take

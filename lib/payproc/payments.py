@@ -28,7 +28,8 @@ def derived_idempotency_key(request: PaymentRequest, secret: bytes) -> str:
     amount and the card's fingerprint under the server's secret, so a form submitted twice is one payment. The card
     number itself never enters it, and without the secret the key (and the PaymentId it names) cannot be matched
     against guessed card numbers."""
-    return f"derived:{request.invoice_id}:{format_money(request.amount)}:{card_fingerprint(request.card_digits, secret)}"
+    card = card_fingerprint(request.card_digits, secret)
+    return f"derived:{request.invoice_id}:{format_money(request.amount)}:{card}"
 
 
 def request_fingerprint(request: PaymentRequest, idempotency_key: str) -> str:

@@ -205,7 +205,7 @@ def tutorial_page_post(**overrides):
 def test_the_tutorials_page_posting_twice_without_a_key_is_one_payment_with_one_answer(stack, log_lines):
     put_bill()
     start = load_handler("start_payment").handler
-    first, second = answer(start(tutorial_page_post(), FakeContext())), answer(start(tutorial_page_post(), FakeContext()))
+    first, second = (answer(start(tutorial_page_post(), FakeContext())) for _ in range(2))
     assert first == second and first[0] == 202
     [execution] = stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]
     assert execution["name"] == first[1]["PaymentId"]

@@ -124,7 +124,8 @@ def test_a_first_row_whose_name_looks_like_a_number_or_a_column_is_a_row(first_l
 def test_a_first_line_that_is_neither_header_nor_row_stops_the_file_before_any_row(first_line, reason):
     rejects = RejectedRows()
     reader = iter(CsvRowReader(io.BytesIO(first_line + b"\n2,Grace,900,0\n"), HEADER, rejects, parse_bill_row))
-    with pytest.raises(HeaderError, match="expected the header InvoiceID,CustomerName,Balance,IsProcessed or a valid row") as error:
+    expected = "expected the header InvoiceID,CustomerName,Balance,IsProcessed or a valid row"
+    with pytest.raises(HeaderError, match=expected) as error:
         next(reader)
     assert reason in str(error.value) and rejects.count == 0
 
