@@ -84,9 +84,9 @@ def parse_invoice_id(value: object) -> int:
 
 def parse_idempotency_key(value: str | None) -> str | None:
     """The Idempotency-Key header: 1-255 characters of letters, digits, '_', '.', ':' or '-'; None when it is not
-    sent (or empty), and the server derives the key from the request (payments.derived_idempotency_key); raise
-    ValueError when it is malformed."""
-    if not value:
+    sent, and the server derives the key from the request (payments.derived_idempotency_key); raise ValueError when
+    it is malformed (an empty header included: that is a client's bug, not a choice)."""
+    if value is None:
         return None
     if not IDEMPOTENCY_KEY_PATTERN.match(value):
         raise ValueError("must be 1 to 255 letters, digits, '_', '.', ':' or '-' (a UUID is a good key)")
