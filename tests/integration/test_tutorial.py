@@ -25,7 +25,7 @@ import names
 import pytest
 import requests
 
-from tests.support import GOOD_CARD, sent_emails, unique_phone, wait_for
+from tests.support import GOOD_CARD, Bucket, sent_emails, unique_phone, wait_for
 
 TIMEOUT = 180.0  # 1,000 bills and 12 x 100 salaries on a loaded 2-core machine
 BILLS_KEY = "paymentbalance.csv"
@@ -53,25 +53,10 @@ def salary_csv(rows: list[tuple[int, str, int]]) -> str:
     return "".join(f"{emp_id},{name},{salary}\n" for emp_id, name, salary in rows)
 
 
-class Bucket:
-    def __init__(self, client, name: str):
-        self.client, self.name = client, name
-
-    def upload(self, key: str, text: str) -> None:
-        self.client.put_object(Bucket=self.name, Key=key, Body=text.encode())
-
-    def read(self, key: str) -> str | None:
-        try:
-            return self.client.get_object(Bucket=self.name, Key=key)["Body"].read().decode()
-        except self.client.exceptions.NoSuchKey:
-            return None
-
-    def delete(self, *keys: str) -> None:
-        for key in keys:
-            self.client.delete_object(Bucket=self.name, Key=key)
-
-    def wait_for(self, key: str) -> str:
-        return wait_for(lambda: self.read(key), timeout=TIMEOUT, interval=1.0)
+def written(bucket: Bucket, key: str) -> str:
+    """The object's text once it exists (an empty report is a written one)."""
+    wait_for(lambda: bucket.head(key), timeout=TIMEOUT, interval=1.0)
+    return bucket.read(key)
 
 
 def read_items(aws, table_name: str, keys: list[dict]) -> list[dict]:
@@ -100,7 +85,7 @@ def bills_landed(aws, deployment) -> dict[int, tuple[str, int]]:
     paid_before = {n for n, item in balances(aws, deployment).items() if item["IsProcessed"] == 1}
     bucket.delete(BILLS_KEY + ".rejected.jsonl")  # the last run's
     bucket.upload(BILLS_KEY, bills_csv(bills))
-    assert bucket.wait_for(BILLS_KEY + ".rejected.jsonl") == "", "no row may be rejected"
+    assert written(bucket, BILLS_KEY + ".rejected.jsonl") == "", "no row may be rejected"
     return {n: bill for n, bill in bills.items() if n not in paid_before}
 
 
@@ -122,7 +107,7 @@ def test_the_tutorials_twelve_salary_files_total_each_employee_once(aws, deploym
     for key, rows in files.items():
         bucket.upload(key, salary_csv(rows))
     for key, copy in copies.items():
-        psv = list(csv.reader(io.StringIO(bucket.wait_for(copy)), delimiter="|"))
+        psv = list(csv.reader(io.StringIO(written(bucket, copy)), delimiter="|"))
         assert psv == [["EmpID", "EmpName", "EmpSalary"]] + [[str(value) for value in row] for row in files[key]]
         assert bucket.read(key + ".rejected.jsonl") == ""
 
@@ -143,7 +128,7 @@ def test_the_tutorials_twelve_salary_files_total_each_employee_once(aws, deploym
     again = SALARY_KEYS[4]
     bucket.delete(copies[again])
     bucket.upload(again, salary_csv(files[again]))
-    bucket.wait_for(copies[again])
+    written(bucket, copies[again])
     assert totals() == expected
 
 
