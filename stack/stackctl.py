@@ -30,7 +30,7 @@ HOST = "127.0.0.1"
 READY_TIMEOUT_S = 90
 
 # The services the product uses, plus what Terraform and the AWS CLI ask for along the way.
-SERVICES = "s3,lambda,stepfunctions,dynamodb,apigateway,ses,sns,sqs,cloudwatch,iam,sts,logs,events"
+SERVICES = "s3,lambda,stepfunctions,dynamodb,apigateway,ses,sns,sqs,cloudwatch,iam,sts,logs,events,ssm"
 # Local pacing of the failure path (docs/stack.md): a failed upload event is retried after 1 s and 2 s instead of
 # AWS's minutes, and queue depths reach CloudWatch every 10 s instead of every minute, so alarms follow in seconds.
 FAST_FAILURE_SETTINGS = {"LAMBDA_RETRY_BASE_DELAY": "1", "SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL": "10"}

@@ -1,7 +1,7 @@
 # The payment processor, read top to bottom as the architecture diagram (docs/architecture.md):
 #
-#   bills bucket --bills-due/*.csv--> ingest_bills ---------> PaymentBalance table
-#   salary bucket --salaries/*.csv--> salary_files ---------> EmployeeSalary table
+#   bills bucket ----------*.csv----> ingest_bills ---------> PaymentBalance table
+#   salary bucket ---------*.csv----> salary_files ---------> EmployeeSalary table
 #   site bucket (page + config.js) --> API Gateway --> get_balance | start_payment | payment_status
 #   start_payment --> payment state machine --> process_payment -> send_email (SES) | send_text (SNS) | record_failure
 #                                                                       all of them --> Payments table
@@ -102,6 +102,21 @@ resource "aws_lambda_layer_version" "payproc" {
   compatible_runtimes = [var.lambda_runtime]
 }
 
+# The secret under which start_payment fingerprints the card when it derives the idempotency key of a request sent
+# without one (the original tutorial's page sends none): without it the stored PaymentId could be matched against
+# guessed card numbers. uuid() gives 122 random bits once; the value is then kept (a new one would only make a form
+# resubmitted across the change a second payment attempt, which the invoice's conditional commit still refuses).
+resource "aws_ssm_parameter" "card_fingerprint_key" {
+  name        = "/${var.name_prefix}/card-fingerprint-key"
+  description = "start_payment's secret for the card fingerprint in idempotency keys it derives (docs/payments.md)"
+  type        = "SecureString"
+  value       = uuid()
+
+  lifecycle {
+    ignore_changes = [value]
+  }
+}
+
 # Uploads are delivered to the ingesting functions asynchronously: an event that fails every attempt lands here.
 module "failure_queue" {
   source = "./modules/queue"
@@ -128,6 +143,13 @@ locals {
   payments = module.table["payments"].arn
   salary   = module.table["salary"].arn
 
+  # Uploads are *.csv anywhere in a data bucket; what the ingesting functions write never ends in .csv, so it never
+  # triggers them: the report next to an upload, and the bills' part report of a chunk (payproc.ingest: a 15-digit
+  # offset, hence the 15 single-character wildcards).
+  uploads      = "*.csv"
+  reports      = "*.csv.rejected.jsonl"
+  part_reports = "*.csv.rejected.jsonl.part-???????????????"
+
   # One row per function, as the table in docs/architecture.md: environment and exactly what it may do.
   # DynamoDB authorises TransactWriteItems per item action (ConditionCheckItem/PutItem/UpdateItem), so a function
   # that writes transactions gets those item actions on the tables it writes.
@@ -136,8 +158,9 @@ locals {
       timeout     = 300, memory_size = 512, async_failure = local.async_failure
       environment = { BALANCE_TABLE = local.names.balance_table, INGEST_CHUNK_BYTES = tostring(var.ingest_chunk_bytes) }
       statements = [
-        { sid = "ReadBills", actions = ["s3:GetObject"], resources = ["${module.bills_bucket.arn}/bills-due/*"], condition = null },
-        { sid = "WriteReports", actions = ["s3:PutObject", "s3:DeleteObject"], resources = ["${module.bills_bucket.arn}/bills-due/*"], condition = null },
+        { sid = "ReadBillsAndPartReports", actions = ["s3:GetObject"], resources = ["${module.bills_bucket.arn}/${local.uploads}", "${module.bills_bucket.arn}/${local.part_reports}"], condition = null },
+        { sid = "WriteReports", actions = ["s3:PutObject"], resources = ["${module.bills_bucket.arn}/${local.reports}", "${module.bills_bucket.arn}/${local.part_reports}"], condition = null },
+        { sid = "RemovePartReports", actions = ["s3:DeleteObject"], resources = ["${module.bills_bucket.arn}/${local.part_reports}"], condition = null },
         { sid = "Balances", actions = ["dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"], resources = [local.balance], condition = null },
         { sid = "ContinueChunk", actions = ["lambda:InvokeFunction"], resources = ["${local.function_arn_prefix}ingest-bills"], condition = null },
       ]
@@ -152,16 +175,21 @@ locals {
     start_payment = {
       timeout = 30, memory_size = 256
       environment = {
-        BALANCE_TABLE        = local.names.balance_table
-        PAYMENTS_TABLE       = local.names.payments_table
-        STATE_MACHINE_ARN    = local.state_machine_arn
-        PAYMENT_WAIT_SECONDS = tostring(var.payment_wait_seconds)
-        ALLOWED_ORIGIN       = local.allowed_origin
+        BALANCE_TABLE            = local.names.balance_table
+        PAYMENTS_TABLE           = local.names.payments_table
+        STATE_MACHINE_ARN        = local.state_machine_arn
+        PAYMENT_WAIT_SECONDS     = tostring(var.payment_wait_seconds)
+        PAYMENT_MAX_WAIT_SECONDS = tostring(var.payment_max_wait_seconds)
+        ALLOWED_ORIGIN           = local.allowed_origin
+        # The parameter's name, never its value: the function reads the secret when it first needs it.
+        CARD_FINGERPRINT_KEY_PARAMETER = aws_ssm_parameter.card_fingerprint_key.name
       }
       statements = [
         { sid = "ReadBalance", actions = ["dynamodb:GetItem"], resources = [local.balance], condition = null },
         { sid = "RecordPayment", actions = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments], condition = null },
         { sid = "StartWorkflow", actions = ["states:StartExecution"], resources = [local.state_machine_arn], condition = null },
+        # SecureString under the AWS managed key aws/ssm, whose key policy lets GetParameter decrypt: no kms grant.
+        { sid = "ReadCardFingerprintKey", actions = ["ssm:GetParameter"], resources = [aws_ssm_parameter.card_fingerprint_key.arn], condition = null },
       ]
     }
     payment_status = {
@@ -206,8 +234,8 @@ locals {
       timeout     = 300, memory_size = 512, async_failure = local.async_failure
       environment = { SALARY_TABLE = local.names.salary_table }
       statements = [
-        { sid = "ReadSalaries", actions = ["s3:GetObject"], resources = ["${module.salary_bucket.arn}/salaries/*"], condition = null },
-        { sid = "WriteProcessedAndReports", actions = ["s3:PutObject"], resources = ["${module.salary_bucket.arn}/processed/*", "${module.salary_bucket.arn}/salaries/*.rejected.jsonl"], condition = null },
+        { sid = "ReadSalaries", actions = ["s3:GetObject"], resources = ["${module.salary_bucket.arn}/${local.uploads}"], condition = null },
+        { sid = "WriteProcessedAndReports", actions = ["s3:PutObject"], resources = ["${module.salary_bucket.arn}/processed/*.psv", "${module.salary_bucket.arn}/${local.reports}"], condition = null },
         { sid = "Salaries", actions = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], resources = [local.salary], condition = null },
       ]
     }
@@ -241,7 +269,6 @@ module "bills_upload" {
   account_id    = local.account_id
   function_name = module.function["ingest_bills"].function_name
   function_arn  = module.function["ingest_bills"].arn
-  prefix        = "bills-due/"
   suffix        = ".csv"
 }
 
@@ -252,7 +279,6 @@ module "salary_upload" {
   account_id    = local.account_id
   function_name = module.function["salary_files"].function_name
   function_arn  = module.function["salary_files"].arn
-  prefix        = "salaries/"
   suffix        = ".csv"
 }
 

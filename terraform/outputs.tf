@@ -14,12 +14,12 @@ output "allowed_origin" {
 }
 
 output "bills_bucket" {
-  description = "Upload bills-due/*.csv here."
+  description = "Upload bills (*.csv, anywhere in the bucket, the root included) here."
   value       = module.bills_bucket.id
 }
 
 output "salary_bucket" {
-  description = "Upload salaries/*.csv here; processed/ holds the results."
+  description = "Upload salary files (*.csv, anywhere in the bucket, the root included) here; processed/ holds the copies."
   value       = module.salary_bucket.id
 }
 

@@ -33,9 +33,20 @@ variable "allowed_origin" {
 }
 
 variable "payment_wait_seconds" {
-  description = "How long a payment waits in the workflow before it is processed."
+  description = "How long a payment waits in the workflow before it is processed, unless the request sends WaitSeconds."
   type        = number
   default     = 5
+}
+
+variable "payment_max_wait_seconds" {
+  description = "The most WaitSeconds a payment request may ask for (the original tutorial's page sends 10); more is a 400 naming this limit."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.payment_max_wait_seconds >= 0 && floor(var.payment_max_wait_seconds) == var.payment_max_wait_seconds
+    error_message = "Use a whole number of seconds, 0 or more."
+  }
 }
 
 variable "ingest_chunk_bytes" {

@@ -124,6 +124,33 @@ def unique_phone() -> str:
     return "+1555" + f"{uuid.uuid4().int % 10**7:07d}"
 
 
+class Bucket:
+    """A deployed bucket, as the tests upload to it and read its outputs."""
+
+    def __init__(self, client, name: str):
+        self.client, self.name = client, name
+
+    def upload(self, key: str, text: str) -> None:
+        self.client.put_object(Bucket=self.name, Key=key, Body=text.encode())
+
+    def head(self, key: str) -> dict | None:
+        try:
+            return self.client.head_object(Bucket=self.name, Key=key)
+        except self.client.exceptions.ClientError:
+            return None
+
+    def read(self, key: str) -> str | None:
+        """The object's text, or None when there is none."""
+        try:
+            return self.client.get_object(Bucket=self.name, Key=key)["Body"].read().decode()
+        except self.client.exceptions.NoSuchKey:
+            return None
+
+    def delete(self, *keys: str) -> None:
+        for key in keys:
+            self.client.delete_object(Bucket=self.name, Key=key)
+
+
 class Api:
     """The public API as a user's client sees it."""
 

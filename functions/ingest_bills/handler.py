@@ -31,7 +31,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         # Every line logged for this file, payproc's included, says which file it is.
         with logger.append_context_keys(bucket=job.bucket, key=job.key):
             if not is_bills_file(job.key):
-                logger.info("ingest_ignored", reason="not a .csv under bills-due/")
+                logger.info("ingest_ignored", reason="not a .csv")
                 continue
             summary = run_job(job, table_name, settings.ingest_chunk_bytes, context)
         summaries.append({"key": job.key, "summary": summary.as_dict() if summary else None})

@@ -1,4 +1,5 @@
-"""S3 `salaries/*.csv` upload -> pipe-separated copy in processed/ and the month's salaries in EmployeeSalary.
+"""S3 `*.csv` upload -> pipe-separated copy in processed/ and the file's salaries in EmployeeSalary, replacing
+what its month (or, without a month in its key, its earlier upload) contributed.
 
 The rules are in salary_rules.py, the table in salary_ledger.py; this file moves bytes between them and S3.
 """
@@ -29,11 +30,10 @@ from payproc.s3csv import (
 )
 from payproc.telemetry import ROWS_INGESTED, ROWS_REJECTED, count, instrumented, logger
 from salary_ledger import SalaryLedger
-from salary_rules import HEADER, MonthFile, RowError, is_salary_file, month_of, processed_key
+from salary_rules import HEADER, RowError, SalaryFile, is_salary_file, parse_row, processed_key, source_of
 
 PSV_CONTENT_TYPE = "text/plain; charset=utf-8"
 PSV_SPOOL_BYTES = 8 * 1024 * 1024  # a larger copy spills to /tmp instead of memory
-WHOLE_FILE = 0  # the report's line number for a problem of the whole file rather than one row
 
 
 class EmptyFileError(HeaderError):
@@ -67,12 +67,9 @@ def process_file(s3: Any, ledger: SalaryLedger, ref: S3ObjectRef) -> dict[str, A
     """Process one uploaded object; return a summary of what happened (the handler logs and counts it)."""
     summary: dict[str, Any] = {"key": ref.key}
     if not is_salary_file(ref.key):
-        return summary | {"outcome": "ignored", "why": "not a .csv under salaries/"}
-    month = month_of(ref.key)
-    if month is None:
-        reason = "no month (YYYY-MM) in the file name or its folders, so the file cannot be counted"
-        return summary | _report_whole_file(s3, ref, reason)
-    summary["month"] = month
+        return summary | {"outcome": "ignored", "why": "not a .csv"}
+    source = source_of(ref.key)
+    summary["source"] = source.name
     try:
         body = open_object(s3, ref)
     except ClientError as error:
@@ -83,31 +80,31 @@ def process_file(s3: Any, ledger: SalaryLedger, ref: S3ObjectRef) -> dict[str, A
 
     with closing(RejectedRows()) as rejects, tempfile.SpooledTemporaryFile(max_size=PSV_SPOOL_BYTES) as psv_file:
         try:
-            month_file = read_month(body, month, rejects, psv_file)
+            salary_file = read_salaries(body, rejects, psv_file)
         except EmptyFileError:
             return summary | {"outcome": "no-op", "why": "empty file"}
         except HeaderError as error:
-            return summary | _report_whole_file(s3, ref, str(error), line=1)
+            return summary | _report_whole_file(s3, ref, str(error))
 
-        summary |= {"rows_counted": len(month_file.contributions), "rows_rejected": rejects.count}
-        if not month_file.contributions and not rejects.count:
+        summary |= {"rows_counted": len(salary_file.contributions), "rows_rejected": rejects.count}
+        if not salary_file.contributions and not rejects.count:
             return summary | {"outcome": "no-op", "why": "header only"}
         # Written even when empty: it replaces the report an earlier version of this file may have left.
         rejects.upload(s3, ref.bucket, report_key(ref.key))
-        if not month_file.contributions:
-            # Replacing the month with nothing because every row is broken would wipe a good month.
-            return summary | {"outcome": "rejected", "why": "no good rows; the month is left as it was"}
-        changed = ledger.replace_month(month, month_file.contributions, ref.key)
+        if not salary_file.contributions:
+            # Replacing the contributions with nothing because every row is broken would wipe a good month.
+            return summary | {"outcome": "rejected", "why": "no good rows; the contributions are left as they were"}
+        changed = ledger.replace(source, salary_file.contributions)
         # The copy goes last, so its appearance in processed/ means the whole file is done.
         psv_file.seek(0)
         s3.put_object(Bucket=ref.bucket, Key=processed_key(ref.key), Body=psv_file, ContentType=PSV_CONTENT_TYPE)
     return summary | {"outcome": "processed", "employees_changed": changed, "processed_key": processed_key(ref.key)}
 
 
-def read_month(body: ReadableBytes, month: str, rejects: RejectedRows, psv_file: IO[bytes]) -> MonthFile:
-    """Read every row: good ones count toward the month and go to the pipe-separated copy, bad ones to rejects."""
-    month_file = MonthFile(month)
-    reader = CsvRowReader(body, HEADER, rejects)
+def read_salaries(body: ReadableBytes, rejects: RejectedRows, psv_file: IO[bytes]) -> SalaryFile:
+    """Read every row: good ones count and go to the pipe-separated copy, bad ones to rejects."""
+    salary_file = SalaryFile()
+    reader = CsvRowReader(body, HEADER, rejects, parse_row)
     psv_text = io.TextIOWrapper(psv_file, encoding="utf-8", newline="", write_through=True)
     # QUOTE_MINIMAL quotes a value holding '|' (or a quote or line break), so it reads back as one field.
     psv = csv.writer(psv_text, delimiter="|", lineterminator="\n")
@@ -115,25 +112,26 @@ def read_month(body: ReadableBytes, month: str, rejects: RejectedRows, psv_file:
         psv.writerow(HEADER)
         for line, row in reader:
             try:
-                month_file.add(line, row)
+                salary_file.add(line, row)
             except RowError as error:
                 rejects.add(line, row, str(error))
             else:
                 psv.writerow([row[column] for column in HEADER])  # as written in the file, not reformatted
     except HeaderError as error:
-        # payproc.s3csv raises one HeaderError for an empty file and a wrong header; only an empty file leaves
+        # payproc.s3csv raises one HeaderError for an empty file and a bad first line; only an empty file leaves
         # the reader at offset 0 (or just past a BOM).
         if reader.offset <= len(UTF8_BOM):
             raise EmptyFileError(str(error)) from None
         raise
     finally:
         psv_text.detach()  # hand the bytes back to the caller without closing them
-    return month_file
+    return salary_file
 
 
-def _report_whole_file(s3: Any, ref: S3ObjectRef, reason: str, line: int = WHOLE_FILE) -> dict[str, Any]:
-    """Report a problem of the whole file as its one rejected row; return the summary's outcome."""
+def _report_whole_file(s3: Any, ref: S3ObjectRef, reason: str) -> dict[str, Any]:
+    """Report a first line that is neither header nor row as the file's one rejected row (line 1); return the
+    summary's outcome."""
     with closing(RejectedRows()) as rejects:
-        rejects.add(line, [], reason)
+        rejects.add(1, [], reason)
         rejects.upload(s3, ref.bucket, report_key(ref.key))
     return {"outcome": "rejected", "why": reason, "rows_rejected": 1}

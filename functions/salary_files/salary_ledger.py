@@ -1,18 +1,20 @@
-"""The EmployeeSalary table: each employee's running total, and each month's contributions that make it up.
+"""The EmployeeSalary table: each employee's running total, and the contributions of each source that make it up.
 
 Two kinds of items share the table (hash EmpID N, range EmpName S, as the contract defines it):
 
 - total:        EmpID=<id>        EmpName=<name>        TotalSalary
-- contribution: EmpID=-<YYYYMM>   EmpName="<id>#<name>"  MonthSalary, Month, ContributorID, ContributorName, SourceKey
+- contribution: EmpID=<source>    EmpName="<id>#<name>"  MonthSalary, [Month,] ContributorID, ContributorName, SourceKey
 
-A month's contributions live under one negative hash key (employee ids are positive), so one Query lists them all:
-that is what lets a corrected file take back the contribution of an employee it no longer lists. Every change writes
-the contribution and the total in one transaction, conditioned on the contribution still being what was read, so a
-total always equals the sum of its employee's contributions. docs/salaries.md explains the choice.
+A source (salary_rules.Source: a month, or the object key of a file without one) keeps its contributions under one
+negative hash key (employee ids are positive), so one Query lists them all: that is what lets a corrected file take
+back the contribution of an employee it no longer lists. Every change writes the contribution and the total in one
+transaction, conditioned on the contribution still being what was read, so a total always equals the sum of its
+employee's contributions. docs/salaries.md explains the choice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from decimal import Decimal
@@ -22,25 +24,33 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from payproc.telemetry import logger
-from salary_rules import Change, Employee, plan_changes
+from salary_rules import Change, Employee, Source, plan_changes
 
 # Two actions per employee: 25 employees make 50 actions, half of the 100 a DynamoDB transaction allows.
 EMPLOYEES_PER_TRANSACTION = 25
 MAX_ATTEMPTS = 6
 # Cancellation reasons that mean "someone else changed these items meanwhile": read again and replan.
 RETRYABLE_REASONS = {"ConditionalCheckFailed", "TransactionConflict"}
+# Months take -1 to -999912 (minus YYYYMM); the key of a file without a month takes a 96-bit hash beyond them (29
+# digits at most, well inside DynamoDB's 38).
+KEY_SOURCES_FROM = 10**7
+KEY_HASH_BYTES = 12
 
 _deserialize = TypeDeserializer().deserialize
 
 
 class ConcurrentChangesError(RuntimeError):
-    """The month kept changing under us; the invocation fails and S3's retry tries again later."""
+    """The source's contributions kept changing under us; the invocation fails and S3's retry tries again later."""
 
 
-def month_hash_key(month: str) -> int:
-    """The hash key of a month's contribution items: "2026-01" -> -202601."""
-    year, month_number = month.split("-")
-    return -(int(year) * 100 + int(month_number))
+def source_hash_key(source: Source) -> int:
+    """The hash key of a source's contribution items: month "2026-01" -> -202601; a key without a month -> minus
+    KEY_SOURCES_FROM plus a hash of the key."""
+    if source.month:
+        year, month_number = source.month.split("-")
+        return -(int(year) * 100 + int(month_number))
+    digest = hashlib.sha256(source.key.encode()).digest()[:KEY_HASH_BYTES]
+    return -(KEY_SOURCES_FROM + int.from_bytes(digest, "big"))
 
 
 def contribution_sort_key(employee: Employee) -> str:
@@ -52,19 +62,19 @@ def _number(value: Decimal) -> dict[str, str]:
 
 
 class SalaryLedger:
-    """Reads and replaces a month's contributions, keeping every employee's total equal to their sum."""
+    """Reads and replaces a source's contributions, keeping every employee's total equal to their sum."""
 
     def __init__(self, dynamodb_client: Any, table_name: str) -> None:
         self._dynamodb = dynamodb_client
         self._table = table_name
 
-    def month_contributions(self, month: str) -> dict[Employee, Decimal]:
-        """Each employee's contribution to the month as stored now (strongly consistent)."""
+    def contributions(self, source: Source) -> dict[Employee, Decimal]:
+        """Each employee's contribution of the source as stored now (strongly consistent)."""
         contributions: dict[Employee, Decimal] = {}
         pages = self._dynamodb.get_paginator("query").paginate(
             TableName=self._table,
-            KeyConditionExpression="EmpID = :month",
-            ExpressionAttributeValues={":month": {"N": str(month_hash_key(month))}},
+            KeyConditionExpression="EmpID = :source",
+            ExpressionAttributeValues={":source": {"N": str(source_hash_key(source))}},
             ConsistentRead=True,
         )
         for page in pages:
@@ -73,45 +83,47 @@ class SalaryLedger:
                 contributions[employee] = _deserialize(item["MonthSalary"])
         return contributions
 
-    def replace_month(self, month: str, wanted: dict[Employee, Decimal], source_key: str) -> int:
-        """Make the month's contributions equal `wanted`, adjusting totals by the difference; return how many
-        employees changed (0 when the month already matches: a re-delivered event or a re-uploaded file)."""
+    def replace(self, source: Source, wanted: dict[Employee, Decimal]) -> int:
+        """Make the source's contributions equal `wanted`, adjusting totals by the difference; return how many
+        employees changed (0 when the source already matches: a re-delivered event or a re-uploaded file)."""
         changed = 0
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            changes = plan_changes(self.month_contributions(month), wanted)
+            changes = plan_changes(self.contributions(source), wanted)
             if not changes:
                 return changed
             try:
                 for start in range(0, len(changes), EMPLOYEES_PER_TRANSACTION):
                     batch = changes[start : start + EMPLOYEES_PER_TRANSACTION]
-                    self._write(month, batch, source_key)
+                    self._write(source, batch)
                     changed += len(batch)
                 return changed
             except ClientError as error:
                 if not _is_concurrent_change(error):
                     raise
-                logger.warning("month_changed_while_written", month=month, attempt=attempt, then="reading it again")
+                logger.warning("contributions_changed_while_written", source=source.name, attempt=attempt,
+                               then="reading them again")
                 time.sleep(random.uniform(0.05, 0.2) * attempt)  # jitter so two writers stop colliding
-        raise ConcurrentChangesError(f"month {month} kept changing during {MAX_ATTEMPTS} attempts")
+        raise ConcurrentChangesError(f"the contributions of {source.name} kept changing during {MAX_ATTEMPTS} attempts")
 
-    def _write(self, month: str, changes: Iterable[Change], source_key: str) -> None:
+    def _write(self, source: Source, changes: Iterable[Change]) -> None:
         actions = []
         for change in changes:
-            actions.append(self._contribution_action(month, change, source_key))
+            actions.append(self._contribution_action(source, change))
             actions.append(self._total_action(change))
         self._dynamodb.transact_write_items(TransactItems=actions)
 
-    def _contribution_action(self, month: str, change: Change, source_key: str) -> dict[str, Any]:
-        key = {"EmpID": {"N": str(month_hash_key(month))}, "EmpName": {"S": contribution_sort_key(change.employee)}}
+    def _contribution_action(self, source: Source, change: Change) -> dict[str, Any]:
+        key = {"EmpID": {"N": str(source_hash_key(source))}, "EmpName": {"S": contribution_sort_key(change.employee)}}
         if change.old is None:
             item = {
                 **key,
-                "Month": {"S": month},
                 "ContributorID": {"N": str(change.employee.emp_id)},
                 "ContributorName": {"S": change.employee.emp_name},
                 "MonthSalary": _number(change.new),
-                "SourceKey": {"S": source_key},
+                "SourceKey": {"S": source.key},
             }
+            if source.month:
+                item["Month"] = {"S": source.month}
             return {"Put": {"TableName": self._table, "Item": item,
                             "ConditionExpression": "attribute_not_exists(EmpID)"}}
         # The condition is what makes a concurrent or repeated run safe: it only applies to the value it read.
@@ -119,7 +131,7 @@ class SalaryLedger:
                  "ExpressionAttributeValues": {":old": _number(change.old)}}
         if change.new is None:
             return {"Delete": {"TableName": self._table, "Key": key, **guard}}
-        guard["ExpressionAttributeValues"] |= {":new": _number(change.new), ":source": {"S": source_key}}
+        guard["ExpressionAttributeValues"] |= {":new": _number(change.new), ":source": {"S": source.key}}
         return {"Update": {"TableName": self._table, "Key": key,
                            "UpdateExpression": "SET MonthSalary = :new, SourceKey = :source", **guard}}
 

@@ -1,5 +1,6 @@
-"""The rules of a monthly salary file, as plain functions (no AWS): which keys count, where the outputs go,
-which month a file is, which rows are good, and how a month's new contributions replace its previous ones.
+"""The rules of a salary file, as plain functions (no AWS): which keys count, where the outputs go, whose
+contributions a file replaces (its month's, or its own), which rows are good, and how new contributions replace the
+previous ones.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import PurePosixPath
 from payproc.money import MoneyError, parse_money
 
 HEADER = ("EmpID", "EmpName", "EmpSalary")
-INPUT_PREFIX = "salaries/"
 PROCESSED_PREFIX = "processed/"
 PROCESSED_NAME_PREFIX = "processed_"
 # A year and month not glued to other digits: "2026-01" in "2026-01.csv" or "payroll 2026-01 fixed.csv".
@@ -33,8 +33,29 @@ class Employee:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Whose contributions a file's good rows replace. With a month (YYYY-MM) in its key, the month's: a month is the
+    whole payroll, so another file of that month replaces it too. Without one, the object key's own: a re-upload of
+    the key replaces it, a file under another key adds to the totals (the original tutorial's salarydata-1.csv ...
+    salarydata-12.csv name no year)."""
+
+    month: str | None
+    key: str
+
+    @property
+    def name(self) -> str:
+        """The month, or the key when there is none (for logs and summaries)."""
+        return self.month or self.key
+
+
+def source_of(key: str) -> Source:
+    """The source of an uploaded file's contributions: its month when the key names one, else the key itself."""
+    return Source(month_of(key), key)
+
+
+@dataclass(frozen=True)
 class Change:
-    """How one employee's contribution to a month moves; None means "no contribution"."""
+    """How one employee's contribution of a source moves; None means "no contribution"."""
 
     employee: Employee
     old: Decimal | None
@@ -46,12 +67,12 @@ class Change:
 
 
 def is_salary_file(key: str) -> bool:
-    """Only CSV uploads under salaries/ are processed (processed/ copies and .jsonl reports never are)."""
-    return key.startswith(INPUT_PREFIX) and key.endswith(".csv")
+    """A .csv anywhere in the bucket is processed; the outputs (.psv copies, .rejected.jsonl reports) never are."""
+    return key.endswith(".csv")
 
 
 def processed_key(key: str) -> str:
-    """salaries/2026-01.csv -> processed/salaries/processed_2026-01.psv (same relative path, outside salaries/)."""
+    """salaries/2026-01.csv -> processed/salaries/processed_2026-01.psv (the same folders, under processed/)."""
     path = PurePosixPath(key)
     return f"{PROCESSED_PREFIX}{path.with_name(PROCESSED_NAME_PREFIX + path.stem + '.psv')}"
 
@@ -86,16 +107,15 @@ def parse_row(row: dict[str, str]) -> tuple[Employee, Decimal]:
 
 
 @dataclass
-class MonthFile:
-    """The good rows of one month's file, gathered row by row: each employee's contribution to the month."""
+class SalaryFile:
+    """The good rows of one file, gathered row by row: each employee's contribution."""
 
-    month: str
     contributions: dict[Employee, Decimal] = field(default_factory=dict)
     _line_of_id: dict[int, int] = field(default_factory=dict)
 
     def add(self, line: int, row: dict[str, str]) -> None:
-        """Count a row, or raise RowError. An EmpID listed twice is rejected rather than summed: in a monthly
-        payroll a second row is far more likely a paste error than a second salary."""
+        """Count a row, or raise RowError. An EmpID listed twice is rejected rather than summed: in a payroll file a
+        second row is far more likely a paste error than a second salary."""
         employee, salary = parse_row(row)
         if (first_line := self._line_of_id.get(employee.emp_id)) is not None:
             raise RowError(f"EmpID {employee.emp_id} is already listed on line {first_line}")
@@ -104,7 +124,7 @@ class MonthFile:
 
 
 def plan_changes(previous: dict[Employee, Decimal], wanted: dict[Employee, Decimal]) -> list[Change]:
-    """What to write so the month's contributions become `wanted`: new and changed employees, and employees of the
+    """What to write so a source's contributions become `wanted`: new and changed employees, and employees of the
     previous version that the new file no longer lists (their contribution is taken back). Equal ones need nothing,
     which is what makes a re-delivered event or a re-uploaded file a no-op."""
     changes = [Change(employee, previous.get(employee), salary) for employee, salary in wanted.items()]

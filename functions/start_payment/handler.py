@@ -1,9 +1,11 @@
-"""start_payment: POST /paymentbalance validates a payment, records it once per Idempotency-Key and starts its
-workflow. The card number is reduced to brand + last four here and goes no further (docs/payments.md)."""
+"""start_payment: POST /paymentbalance validates a payment, records it once per Idempotency-Key (sent, or derived
+from the request when none is) and starts its workflow. The card number is reduced to brand + last four here and goes
+no further (docs/payments.md)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from decimal import Decimal
 from typing import Any, Mapping
@@ -15,7 +17,8 @@ from payproc.config import get_settings
 from payproc.http import BadRequest, api_handler, error_response, header, json_body, json_response
 from payproc.money import format_money
 from payproc.payments import (
-    accepted_response, execution_input, new_payment_item, now_iso, payment_id_for, request_fingerprint,
+    accepted_response, derived_idempotency_key, execution_input, new_payment_item, now_iso, payment_id_for,
+    request_fingerprint,
 )
 from payproc.telemetry import logger
 from payproc.validation import PaymentRequest, ValidationFailed, parse_idempotency_key, validate_payment_request
@@ -34,11 +37,27 @@ def invoice_problem(request: PaymentRequest, invoice: Mapping[str, Any] | None) 
     return None
 
 
-def replay(existing: Mapping[str, Any], fingerprint: str) -> dict[str, Any]:
+@functools.cache
+def card_fingerprint_secret() -> bytes:
+    """The server's secret under which a derived idempotency key fingerprints the card (an SSM SecureString), read
+    once per container and only when a request comes without a key."""
+    name = get_settings().require("card_fingerprint_key_parameter")
+    return aws.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"].encode()
+
+
+def key_reused(derived: bool) -> dict[str, Any]:
+    """422: the key names a payment that was requested with other details."""
+    if derived:
+        reason = "a payment of this invoice with this card and amount was already submitted with other details"
+        return error_response(422, reason, {"body": reason})
+    return error_response(422, "this Idempotency-Key was already used with a different request",
+                          {"Idempotency-Key": "already used with a different request; use a new key"})
+
+
+def replay(existing: Mapping[str, Any], fingerprint: str, derived: bool) -> dict[str, Any]:
     """The answer to a key already used: its first answer for the same request, 422 for another request."""
     if existing.get("RequestHash") != fingerprint:
-        return error_response(422, "this Idempotency-Key was already used with a different request",
-                              {"Idempotency-Key": "already used with a different request; use a new key"})
+        return key_reused(derived)
     if not existing.get("ExecutionArn"):
         start_workflow(existing)  # the first attempt stored the payment but could not start it
     return json_response(202, json.loads(existing["Response"]))
@@ -62,7 +81,7 @@ def start_workflow(item: Mapping[str, Any]) -> None:
     )
 
 
-def record_payment(request: PaymentRequest, payment_id: str, fingerprint: str) -> dict[str, Any]:
+def record_payment(request: PaymentRequest, payment_id: str, fingerprint: str, derived: bool) -> dict[str, Any]:
     """Store the accepted payment once; if a concurrent request with the same key won, answer as a replay."""
     payments = aws.table(get_settings().require("payments_table"))
     item = new_payment_item(payment_id, request, fingerprint, now_iso())
@@ -71,7 +90,8 @@ def record_payment(request: PaymentRequest, payment_id: str, fingerprint: str) -
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
-        return replay(payments.get_item(Key={"PaymentId": payment_id}, ConsistentRead=True)["Item"], fingerprint)
+        return replay(payments.get_item(Key={"PaymentId": payment_id}, ConsistentRead=True)["Item"], fingerprint,
+                      derived)
     start_workflow(item)
     logger.info("payment_accepted", invoice_id=request.invoice_id, amount=format_money(request.amount),
                 card=f"{request.card.brand} ending {request.card.last4}")
@@ -81,26 +101,29 @@ def record_payment(request: PaymentRequest, payment_id: str, fingerprint: str) -
 @api_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """400 with a reason per field, 404 unknown invoice, 409 paid, 422 key reused, 202 accepted (or replayed)."""
+    settings = get_settings()
     try:
-        key = parse_idempotency_key(header(event, "Idempotency-Key"))
+        sent_key = parse_idempotency_key(header(event, "Idempotency-Key"))
     except ValueError as error:
-        return error_response(400, "a valid Idempotency-Key header is required", {"Idempotency-Key": str(error)})
+        return error_response(400, "the Idempotency-Key header is not valid", {"Idempotency-Key": str(error)})
     try:
-        request = validate_payment_request(json_body(event), dt.datetime.now(dt.timezone.utc).date())
+        request = validate_payment_request(json_body(event), dt.datetime.now(dt.timezone.utc).date(),
+                                           settings.payment_max_wait_seconds)
     except BadRequest as error:
         return error_response(400, str(error), {"body": str(error)})
     except ValidationFailed as failed:
         return error_response(400, "invalid payment request", failed.errors)
+    derived = sent_key is None
+    key = derived_idempotency_key(request, card_fingerprint_secret()) if derived else sent_key
     payment_id, fingerprint = payment_id_for(key), request_fingerprint(request, key)
     logger.append_keys(PaymentId=payment_id)
-    settings = get_settings()
     existing = aws.table(settings.require("payments_table")).get_item(
         Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")
     if existing:
-        return replay(existing, fingerprint)
+        return replay(existing, fingerprint, derived)
     invoice = aws.table(settings.require("balance_table")).get_item(
         Key={"InvoiceID": request.invoice_id}, ConsistentRead=True).get("Item")
     problem = invoice_problem(request, invoice)
     if problem:
         return problem
-    return record_payment(request, payment_id, fingerprint)
+    return record_payment(request, payment_id, fingerprint, derived)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 DEFAULT_INGEST_CHUNK_BYTES = 256 * 1024 * 1024
 DEFAULT_PAYMENT_WAIT_SECONDS = 5
+DEFAULT_PAYMENT_MAX_WAIT_SECONDS = 60
 
 
 class ConfigError(RuntimeError):
@@ -22,9 +23,11 @@ class Settings:
     payments_table: str | None
     salary_table: str | None
     state_machine_arn: str | None
+    card_fingerprint_key_parameter: str | None
     sender_email: str | None
     allowed_origin: str | None
     payment_wait_seconds: int
+    payment_max_wait_seconds: int
     ingest_chunk_bytes: int
 
     def require(self, name: str) -> str:
@@ -64,9 +67,11 @@ def get_settings() -> Settings:
         payments_table=os.environ.get("PAYMENTS_TABLE") or None,
         salary_table=os.environ.get("SALARY_TABLE") or None,
         state_machine_arn=os.environ.get("STATE_MACHINE_ARN") or None,
+        card_fingerprint_key_parameter=os.environ.get("CARD_FINGERPRINT_KEY_PARAMETER") or None,
         sender_email=os.environ.get("SENDER_EMAIL") or None,
         allowed_origin=_allowed_origin(),
         payment_wait_seconds=_int_setting("PAYMENT_WAIT_SECONDS", DEFAULT_PAYMENT_WAIT_SECONDS, 0),
+        payment_max_wait_seconds=_int_setting("PAYMENT_MAX_WAIT_SECONDS", DEFAULT_PAYMENT_MAX_WAIT_SECONDS, 0),
         ingest_chunk_bytes=_int_setting("INGEST_CHUNK_BYTES", DEFAULT_INGEST_CHUNK_BYTES, 1),
     )
 

@@ -22,7 +22,6 @@ from payproc.bills import BILLS_HEADER, BillRow, IngestSummary, parse_bill_row
 from payproc.s3csv import CsvRowReader, HeaderError, RejectedRows, S3ObjectRef, open_object, report_key
 from payproc.telemetry import ROWS_INGESTED, ROWS_REJECTED, count, logger
 
-BILLS_PREFIX = "bills-due/"
 BATCH_ROWS = 100  # one BatchGetItem, and at most one TransactWriteItems, per batch
 WRITER_THREADS = 4
 MAX_BATCHES_IN_FLIGHT = 8  # bounds memory: at most this many batches wait for DynamoDB
@@ -61,8 +60,9 @@ class IngestJob:
 
 
 def is_bills_file(key: str) -> bool:
-    """Whether a key is a bills-due CSV upload (the trigger's filter, checked again in case it is wider)."""
-    return key.startswith(BILLS_PREFIX) and key.endswith(".csv")
+    """Whether a key is a bills-due upload: a .csv anywhere in the bucket (the trigger's filter, checked again in case
+    it is wider). The function's own outputs end in .rejected.jsonl or .part-<offset>, so they never count."""
+    return key.endswith(".csv")
 
 
 def invoke_continuation(function_arn: str, job: IngestJob) -> None:
@@ -143,7 +143,7 @@ def run_job(job: IngestJob, table_name: str, chunk_bytes: int, context: LambdaCo
         raise
     rejects = RejectedRows()
     chunk = IngestSummary()
-    reader = CsvRowReader(body, BILLS_HEADER, rejects, start_offset=job.offset, start_line=job.line)
+    reader = CsvRowReader(body, BILLS_HEADER, rejects, parse_bill_row, start_offset=job.offset, start_line=job.line)
     finished = _ingest_rows(reader, rejects, chunk, table_name, ChunkBudget(context, chunk_bytes, job.offset))
     chunk.rejected = rejects.count
     total = IngestSummary.from_dict(job.summary)
@@ -159,6 +159,7 @@ def run_job(job: IngestJob, table_name: str, chunk_bytes: int, context: LambdaCo
     else:
         part_reports = list(job.part_reports)
         if rejects.count:
+            # Always 15 digits (S3 objects stay below 5 TB): the function's role may write exactly this shape.
             part_key = f"{report_key(job.key)}.part-{job.offset:015d}"
             rejects.upload(s3, job.bucket, part_key)
             part_reports.append(part_key)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 from decimal import Decimal
 from typing import Any, Mapping
 
+from payproc.cards import card_fingerprint
 from payproc.money import format_money
 from payproc.validation import PaymentRequest
 
@@ -23,13 +23,21 @@ def payment_id_for(idempotency_key: str) -> str:
     return hashlib.sha256(f"payment:{idempotency_key}".encode()).hexdigest()[:PAYMENT_ID_LENGTH]
 
 
+def derived_idempotency_key(request: PaymentRequest, secret: bytes) -> str:
+    """The idempotency key of a request sent without one (the original tutorial's page sends none): the invoice, the
+    amount and the card's fingerprint under the server's secret, so a form submitted twice is one payment. The card
+    number itself never enters it, and without the secret the key (and the PaymentId it names) cannot be matched
+    against guessed card numbers."""
+    card = card_fingerprint(request.card_digits, secret)
+    return f"derived:{request.invoice_id}:{format_money(request.amount)}:{card}"
+
+
 def request_fingerprint(request: PaymentRequest, idempotency_key: str) -> str:
     """A hash of the request's canonical form, to tell a replay from a different request under the same key.
 
-    The card number enters only as an HMAC keyed by the idempotency key, which is not stored: a card number has
-    too few unknown digits for a plain hash to hide it.
+    The card number enters only as its fingerprint keyed by the idempotency key, which is not stored.
     """
-    card = hmac.new(idempotency_key.encode(), request.card_digits.encode(), hashlib.sha256).hexdigest()
+    card = card_fingerprint(request.card_digits, idempotency_key.encode())
     canonical = {
         "InvoiceID": request.invoice_id,
         "BillersName": request.billers_name,
@@ -40,6 +48,9 @@ def request_fingerprint(request: PaymentRequest, idempotency_key: str) -> str:
         "PhnNumber": request.phone,
         "Choices": request.choices,
     }
+    if request.wait_seconds is not None:
+        # Only when sent, so the fingerprint of a request without it stays what it was before the field existed.
+        canonical["WaitSeconds"] = request.wait_seconds
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
@@ -79,11 +90,14 @@ def new_payment_item(payment_id: str, request: PaymentRequest, fingerprint: str,
         item["EmailId"] = request.email
     if request.phone:
         item["PhnNumber"] = request.phone
+    if request.wait_seconds is not None:
+        item["WaitSeconds"] = request.wait_seconds
     return item
 
 
-def execution_input(item: Mapping[str, Any], wait_seconds: int) -> dict[str, Any]:
-    """The workflow input of a payment, built from its stored record so every start sends the same input."""
+def execution_input(item: Mapping[str, Any], default_wait_seconds: int) -> dict[str, Any]:
+    """The workflow input of a payment, built from its stored record so every start sends the same input; it waits
+    the seconds the request asked for, else the server's default."""
     return {
         "paymentId": item["PaymentId"],
         "invoiceId": int(item["InvoiceID"]),
@@ -93,7 +107,7 @@ def execution_input(item: Mapping[str, Any], wait_seconds: int) -> dict[str, Any
         "phone": item.get("PhnNumber"),
         "cardBrand": item["CardBrand"],
         "cardLast4": item["CardLast4"],
-        "waitSeconds": wait_seconds,
+        "waitSeconds": int(item.get("WaitSeconds", default_wait_seconds)),
     }
 
 

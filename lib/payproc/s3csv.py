@@ -14,7 +14,7 @@ import json
 import tempfile
 import urllib.parse
 from dataclasses import dataclass
-from typing import IO, Any, Iterator, Protocol, Sequence
+from typing import IO, Any, Callable, Iterator, Protocol, Sequence
 
 from botocore.exceptions import IncompleteReadError, ReadTimeoutError, ResponseStreamingError
 
@@ -29,7 +29,7 @@ BROKEN_STREAM_ERRORS = (ResponseStreamingError, IncompleteReadError, ReadTimeout
 
 
 class HeaderError(ValueError):
-    """The file's first row is not the expected header."""
+    """The file's first line is neither the expected header nor a valid row (or there is no first line)."""
 
 
 class ReadableBytes(Protocol):
@@ -115,7 +115,11 @@ class _RawLine:
 class CsvRowReader:
     """Iterate (line_number, row) over a CSV byte stream; malformed rows go to `rejects`, good rows are yielded.
 
-    line_number is the 1-based line of the file where the row starts (the header is line 1); row maps each header
+    The header is optional: a first line that is the header (its names in any case, spaces around them allowed) is
+    skipped; a first line that is a valid row (`check_row` does not raise ValueError) is the first row; a first line
+    that is neither raises HeaderError before any row is yielded, so nothing of such a file is applied.
+
+    line_number is the 1-based line of the file where the row starts (a header is line 1); row maps each header
     name to its field. After each yielded row, `offset` is the absolute byte offset where the next row starts and
     `next_line` its line number: what a continuation needs to resume with start_offset/start_line.
     """
@@ -125,23 +129,24 @@ class CsvRowReader:
         stream: ReadableBytes,
         header: Sequence[str],
         rejects: "RejectedRows",
+        check_row: Callable[[dict[str, str]], object],
         start_offset: int = 0,
         start_line: int = 1,
     ) -> None:
         self.header = list(header)
         self.rejects = rejects
+        self.check_row = check_row
         self.offset = start_offset
         self.next_line = start_line
         self._stream = stream
-        self._expect_header = start_offset == 0
-        self._bom_possible = start_offset == 0
+        self._at_file_start = start_offset == 0
         self._lines_read = start_line - 1
         self._problem_in_row: str | None = None
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
         parser = csv.reader(self._decoded_lines(), strict=True)
-        if self._expect_header:
-            self._check_header(parser)
+        if self._at_file_start and (first_row := self._first_row_unless_header(parser)):
+            yield first_row
         while True:
             row_start_line = self._lines_read + 1
             self._problem_in_row = None
@@ -159,16 +164,33 @@ class CsvRowReader:
             elif fields:  # skip blank lines, e.g. at the end of the file
                 yield row_start_line, dict(zip(self.header, fields))
 
-    def _check_header(self, parser: Iterator[list[str]]) -> None:
+    def _first_row_unless_header(self, parser: Iterator[list[str]]) -> tuple[int, dict[str, str]] | None:
+        """None when the first line is the header, the first row when it is a valid row; else HeaderError."""
+        expected = ",".join(self.header)
         try:
             found = next(parser)
         except StopIteration:
-            raise HeaderError("the file is empty; expected the header " + ",".join(self.header)) from None
+            raise HeaderError(f"the file is empty; expected the header {expected} or rows") from None
         except csv.Error as error:
-            raise HeaderError(f"the header is not readable CSV: {error}") from None
-        if self._problem_in_row or [name.strip() for name in found] != self.header:
-            raise HeaderError(f"expected the header {','.join(self.header)}, found {','.join(found)}")
+            raise HeaderError(f"the first line is not readable CSV: {error}") from None
         self.next_line = self._lines_read + 1
+        if not self._problem_in_row and [name.strip().lower() for name in found] == [
+                name.lower() for name in self.header]:
+            return None
+        row = dict(zip(self.header, found))
+        problem = self._problem_in_row or self._shape_problem(found) or self._row_problem(row)
+        if problem:
+            raise HeaderError(f"expected the header {expected} or a valid row, found {','.join(found)} ({problem})")
+        return 1, row
+
+    def _row_problem(self, row: dict[str, str]) -> str | None:
+        if not row:
+            return "a blank line"
+        try:
+            self.check_row(row)
+        except ValueError as error:
+            return str(error)
+        return None
 
     def _shape_problem(self, fields: list[str]) -> str | None:
         if fields and len(fields) != len(self.header):
@@ -185,7 +207,7 @@ class CsvRowReader:
     def _chunks(self) -> Iterator[bytes]:
         first = True
         while chunk := self._stream.read(READ_SIZE):
-            if first and self._bom_possible:
+            if first and self._at_file_start:
                 while len(chunk) < len(UTF8_BOM) and (more := self._stream.read(READ_SIZE)):
                     chunk += more  # a tiny first read could split the BOM
                 if chunk.startswith(UTF8_BOM):

@@ -28,6 +28,7 @@ MAX_EMAIL_LENGTH = 254
 SECURITY_CODE_FIELDS = frozenset({"cvv", "cvv2", "cvc", "cvc2", "cid", "securitycode", "security_code"})
 PAYMENT_FIELDS = (
     "InvoiceID", "BillersName", "BillingAmount", "CardNumber", "ExpiryDate", "EmailId", "PhnNumber", "Choices",
+    "WaitSeconds",
 )
 
 
@@ -53,6 +54,9 @@ class PaymentRequest:
     email: str | None = None
     phone: str | None = None
     choices: str = "email"
+    # The delay the client asked for before the payment is processed (the original tutorial's page sends 10);
+    # None: the server's PAYMENT_WAIT_SECONDS.
+    wait_seconds: int | None = None
 
     def wants_email(self) -> bool:
         """Whether an email alert was chosen."""
@@ -78,17 +82,20 @@ def parse_invoice_id(value: object) -> int:
     return number
 
 
-def parse_idempotency_key(value: str | None) -> str:
-    """The Idempotency-Key header: 1-255 characters of letters, digits, '_', '.', ':' or '-'; raise ValueError."""
-    if value is None or value == "":
-        raise ValueError("the Idempotency-Key header is required")
+def parse_idempotency_key(value: str | None) -> str | None:
+    """The Idempotency-Key header: 1-255 characters of letters, digits, '_', '.', ':' or '-'; None when it is not
+    sent, and the server derives the key from the request (payments.derived_idempotency_key); raise ValueError when
+    it is malformed (an empty header included: that is a client's bug, not a choice)."""
+    if value is None:
+        return None
     if not IDEMPOTENCY_KEY_PATTERN.match(value):
         raise ValueError("must be 1 to 255 letters, digits, '_', '.', ':' or '-' (a UUID is a good key)")
     return value
 
 
-def validate_payment_request(body: Mapping[str, Any], today: dt.date) -> PaymentRequest:
-    """Check every field of a payment request at once; raise ValidationFailed with a reason per bad field."""
+def validate_payment_request(body: Mapping[str, Any], today: dt.date, max_wait_seconds: int) -> PaymentRequest:
+    """Check every field of a payment request at once; raise ValidationFailed with a reason per bad field.
+    WaitSeconds, when given, is whole seconds from 0 to max_wait_seconds (the server's PAYMENT_MAX_WAIT_SECONDS)."""
     errors: dict[str, str] = {}
     for name in body:
         if name.lower() in SECURITY_CODE_FIELDS:
@@ -113,6 +120,7 @@ def validate_payment_request(body: Mapping[str, Any], today: dt.date) -> Payment
     wants_text = choices in ("text", "both")
     email = check("EmailId", lambda value: _contact(value, wants_email, _email))
     phone = check("PhnNumber", lambda value: _contact(value, wants_text, _phone))
+    wait_seconds = check("WaitSeconds", lambda value: _wait_seconds(value, max_wait_seconds))
     if errors:
         raise ValidationFailed(errors)
     return PaymentRequest(
@@ -125,6 +133,7 @@ def validate_payment_request(body: Mapping[str, Any], today: dt.date) -> Payment
         email=email,
         phone=phone,
         choices=choices,
+        wait_seconds=wait_seconds,
     )
 
 
@@ -159,6 +168,15 @@ def _choice(value: object) -> str:
     if value not in CHOICES:
         raise ValueError("must be one of email, text, both")
     return str(value)
+
+
+def _wait_seconds(value: object, maximum: int) -> int | None:
+    if value is None:
+        return None
+    # A JSON integer only: json_body reads 1.5 as a Decimal, and a bool is an int to Python.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise ValueError(f"must be a whole number of seconds from 0 to {maximum}, this server's maximum")
+    return value
 
 
 def _contact(value: object, needed: bool, parse: Any) -> str | None:

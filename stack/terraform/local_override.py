@@ -48,6 +48,7 @@ REQUIRED_3X = (
     "s3",
     "ses",
     "sns",
+    "ssm",
     "stepfunctions",
     "sts",
 )

@@ -75,14 +75,15 @@ def test_rejected_rows_are_reported_next_to_the_file_and_good_rows_still_load(aw
     assert read_bills(aws, deployment, [bad]) == {}
 
 
-def test_a_file_outside_the_prefix_or_not_csv_is_ignored(aws, deployment):
+def test_a_csv_anywhere_is_loaded_and_a_file_that_is_not_csv_is_ignored(aws, deployment):
     invoice_id = unique_invoice_id()
     text = f"InvoiceID,CustomerName,Balance,IsProcessed\n{invoice_id},Elsewhere,1.00,0\n"
-    upload(aws, deployment, f"other/{invoice_id}.csv", text)
     upload(aws, deployment, f"bills-due/{invoice_id}.txt", text)
-    control = unique_invoice_id() + 7
-    upload(aws, deployment, f"bills-due/{control}.csv", text.replace(str(invoice_id), str(control)))
-    wait_for(lambda: read_bills(aws, deployment, [control]))  # the control file went through...
+    upload(aws, deployment, f"{invoice_id}.csv.rejected.jsonl", text)  # the shape of our own reports
+    elsewhere, root = unique_invoice_id() + 7, unique_invoice_id() + 8
+    upload(aws, deployment, f"other/{elsewhere}.csv", text.replace(str(invoice_id), str(elsewhere)))
+    upload(aws, deployment, f"{root}.csv", text.replace(str(invoice_id), str(root)))
+    wait_for(lambda: len(read_bills(aws, deployment, [elsewhere, root])) == 2)  # the two .csv files went through...
     assert read_bills(aws, deployment, [invoice_id]) == {}  # ...the other two did not
 
 

@@ -157,11 +157,15 @@ def test_the_email_is_required_when_email_alerts_are_chosen(api, bill):
     assert response.status_code == 400 and "EmailId" in response.json()["errors"]
 
 
-def test_a_missing_idempotency_key_is_400(api, bill):
+def test_without_an_idempotency_key_the_same_body_is_one_payment_and_a_malformed_key_is_400(api, bill):
     import requests
 
-    response = requests.post(f"{api.base_url}/paymentbalance", json=payment_body(bill()), timeout=30)
-    assert response.status_code == 400
+    body, url = payment_body(bill()), f"{api.base_url}/paymentbalance"
+    first, second = (requests.post(url, json=body, timeout=30) for _ in range(2))
+    assert first.status_code == second.status_code == 202, first.text
+    assert first.json() == second.json()
+    malformed = requests.post(url, json=payment_body(bill()), headers={"Idempotency-Key": "has space"}, timeout=30)
+    assert malformed.status_code == 400 and "Idempotency-Key" in malformed.json()["errors"]
 
 
 def test_the_same_idempotency_key_replays_the_first_answer(api, bill, aws, deployment):

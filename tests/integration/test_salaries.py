@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 
 from seed.salaries import SalariesSpec, salary_csv, year_of_rows
-from tests.support import wait_for
+from tests.support import Bucket, wait_for
 
 PROCESSING_TIMEOUT = 60.0
 UNSEEDED = random.SystemRandom()
@@ -26,28 +26,9 @@ HEADER_LINE = "EmpID,EmpName,EmpSalary\n"
 Totals = dict[tuple[int, str], Decimal]
 
 
-class SalaryBucket:
-    """The deployed salary bucket, as the tests use it."""
-
-    def __init__(self, client, name: str):
-        self.client, self.name = client, name
-
-    def upload(self, key: str, text: str) -> None:
-        self.client.put_object(Bucket=self.name, Key=key, Body=text.encode())
-
-    def head(self, key: str) -> dict | None:
-        try:
-            return self.client.head_object(Bucket=self.name, Key=key)
-        except self.client.exceptions.ClientError:
-            return None
-
-    def read(self, key: str) -> str:
-        return self.client.get_object(Bucket=self.name, Key=key)["Body"].read().decode()
-
-
 @pytest.fixture
-def s3(aws, deployment) -> SalaryBucket:
-    return SalaryBucket(aws.client("s3"), deployment["salary_bucket"])
+def s3(aws, deployment) -> Bucket:
+    return Bucket(aws.client("s3"), deployment["salary_bucket"])
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ def test_a_file_with_every_kind_of_bad_row_stores_the_good_ones_and_reports_the_
 
 
 @pytest.mark.parametrize("name, data, rejected", [
-    ("empty", b"", 1),                                  # no header: the whole file is rejected, line 1
+    ("empty", b"", 1),                                  # no first line: the whole file is rejected, line 1
     ("header only", HEADER + b"\n", 0),
     ("header only with BOM and CRLF", b"\xef\xbb\xbf" + HEADER + b"\r\n", 0),
     ("wrong header", b"Id,Name,Amount,Paid\n1,A,1.00,0\n", 1),

@@ -206,6 +206,7 @@ KNOWN_3X = {
     "s3",
     "ses",
     "sns",
+    "ssm",
     "stepfunctions",
     "sts",
 }
@@ -225,6 +226,7 @@ def test_override_fix_for_provider_3():
         "sesv2",
         "sfn",
         "sns",
+        "ssm",
         "sts",
     ]
     endpoints = "\n".join(f'    {name} = "http://127.0.0.1:4566"' for name in names)
@@ -242,6 +244,7 @@ def test_override_fix_for_provider_3():
             "s3",
             "ses",
             "sns",
+            "ssm",
             "stepfunctions",
             "sts",
         ]
@@ -374,6 +377,7 @@ def test_a_destroyed_deployment_leaves_nothing(deployment, tmp_path):
         "queues": every("sqs", "list_queues", "QueueUrls"),
         "topics": every("sns", "list_topics", "Topics", "TopicArn"),
         "alarms": every("cloudwatch", "describe_alarms", "MetricAlarms", "AlarmName"),
+        "parameters": every("ssm", "describe_parameters", "Parameters", "Name"),
     }
     remaining = {kind: [n for n in names if prefix in n] for kind, names in left.items()}
     assert not any(remaining.values()), remaining

@@ -24,6 +24,7 @@ BALANCE_TABLE = "test-PaymentBalance"
 PAYMENTS_TABLE = "test-Payments"
 BILLS_BUCKET = "test-bills-due"
 SENDER = "billing@example.com"
+CARD_FINGERPRINT_KEY_PARAMETER = "/test/card-fingerprint-key"
 ORIGIN = "http://localhost:8080"
 
 
@@ -45,7 +46,8 @@ def use_mock_environment(monkeypatch: Any, **extra: str) -> None:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
         "BALANCE_TABLE": BALANCE_TABLE, "PAYMENTS_TABLE": PAYMENTS_TABLE, "SENDER_EMAIL": SENDER,
-        "ALLOWED_ORIGIN": ORIGIN, "PAYMENT_WAIT_SECONDS": "3", **extra,
+        "ALLOWED_ORIGIN": ORIGIN, "PAYMENT_WAIT_SECONDS": "3",
+        "CARD_FINGERPRINT_KEY_PARAMETER": CARD_FINGERPRINT_KEY_PARAMETER, **extra,
     }.items():
         monkeypatch.setenv(name, value)
     reload_settings()

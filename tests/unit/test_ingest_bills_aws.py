@@ -82,9 +82,28 @@ def test_a_wrong_header_is_one_rejection_and_nothing_loads(stack):
     assert report("bills-due/bad.csv")[0]["line"] == 1 and bills() == {}
 
 
-def test_other_keys_are_ignored(stack):
-    assert stack.handler(upload("other/x.csv", HEADER + "1,a,1,0\n"), FakeContext()) == {"files": []}
-    assert stack.handler(upload("bills-due/x.txt", HEADER + "1,a,1,0\n"), FakeContext()) == {"files": []}
+def test_a_file_without_a_header_loads_from_its_first_line(stack):
+    # The tutorial's generator writes no header (and its own function then dropped the first bill).
+    text = "".join(f"{n},Customer {n},{500 + n},0\n" for n in range(1, 6))
+    summary = stack.handler(upload("bills-due/paymentbalance.csv", text), FakeContext())["files"][0]["summary"]
+    assert summary["created"] == 5 and report("bills-due/paymentbalance.csv") == []
+    assert bills()[1] == {"InvoiceID": 1, "CustomerName": "Customer 1", "Balance": Decimal("501"), "IsProcessed": 0}
+
+
+def test_a_first_line_that_is_neither_header_nor_row_loads_nothing(stack):
+    stack.handler(upload("bills-due/bad-first.csv", "1,Ada,five,0\n2,Grace,900,0\n"), FakeContext())
+    [entry] = report("bills-due/bad-first.csv")
+    assert entry["line"] == 1 and "Balance" in entry["reason"] and bills() == {}
+
+
+def test_a_csv_anywhere_loads_and_other_keys_are_ignored(stack):
+    assert stack.handler(upload("paymentbalance.csv", HEADER + "1,a,1,0\n"), FakeContext())["files"][0]["summary"][
+        "created"] == 1
+    assert stack.handler(upload("other/x.csv", HEADER + "2,b,1,0\n"), FakeContext())["files"][0]["summary"][
+        "created"] == 1
+    for key in ("bills-due/x.txt", "paymentbalance.csv.rejected.jsonl", "x.csv.rejected.jsonl.part-000000000000001"):
+        assert stack.handler(upload(key, HEADER + "3,c,1,0\n"), FakeContext()) == {"files": []}
+    assert set(bills()) == {1, 2}
 
 
 def test_a_large_file_completes_through_chunked_continuations(stack, monkeypatch):
@@ -131,12 +150,12 @@ def test_a_replaced_file_stops_the_old_continuation(stack, monkeypatch):
 def test_every_line_of_an_ingestion_carries_its_bucket_and_key_and_its_rows_are_counted(stack, log_lines,
                                                                                         metric_documents):
     stack.handler(upload("bills-due/logged.csv", HEADER + "1,Ada,10.00,0\n2,Bob,ten,0\n3,Cy,1,0\n"), FakeContext())
-    stack.handler(upload("other/x.csv", HEADER), FakeContext())
+    stack.handler(upload("other/x.txt", HEADER), FakeContext())
     lines = log_lines()
     assert [line["message"] for line in lines] == ["ingest_chunk", "ingest_summary", "ingest_ignored"]
     assert lines[0]["location"].startswith("run_job:")  # logged by payproc.ingest
     assert [(line["bucket"], line["key"]) for line in lines] == [(BILLS_BUCKET, "bills-due/logged.csv")] * 2 + [
-        (BILLS_BUCKET, "other/x.csv")]
+        (BILLS_BUCKET, "other/x.txt")]
     assert lines[1]["counts"]["created"] == 2
     [document] = metric_documents()  # the ignored file counted nothing
     assert (document["RowsIngested"], document["RowsRejected"]) == ([2.0], [1.0])

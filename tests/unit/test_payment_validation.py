@@ -8,6 +8,7 @@ from payproc.validation import (
 )
 
 TODAY = dt.date(2026, 5, 17)
+MAX_WAIT = 60
 
 
 def body(**overrides):
@@ -20,12 +21,12 @@ def body(**overrides):
 
 def errors_of(payload):
     with pytest.raises(ValidationFailed) as failed:
-        validate_payment_request(payload, TODAY)
+        validate_payment_request(payload, TODAY, MAX_WAIT)
     return failed.value.errors
 
 
 def test_a_good_request_is_reduced_to_brand_and_last_four():
-    request = validate_payment_request(body(), TODAY)
+    request = validate_payment_request(body(), TODAY, MAX_WAIT)
     assert request.invoice_id == 17 and request.amount == Decimal("125.50")
     assert (request.card.brand, request.card.last4) == ("Visa", "1111")
     assert "4111111111111111" not in repr(request)
@@ -54,8 +55,29 @@ def test_the_contact_of_a_chosen_alert_is_required(choice, missing):
 
 
 def test_a_contact_not_needed_may_be_absent():
-    request = validate_payment_request(body(Choices="text", EmailId=...), TODAY)
+    request = validate_payment_request(body(Choices="text", EmailId=...), TODAY, MAX_WAIT)
     assert request.email is None and request.wants_text() and not request.wants_email()
+
+
+@pytest.mark.parametrize("seconds", [0, 10, MAX_WAIT])
+def test_wait_seconds_as_the_tutorials_page_sends_them(seconds):
+    assert validate_payment_request(body(WaitSeconds=seconds), TODAY, MAX_WAIT).wait_seconds == seconds
+    # Not sent, or JSON null: the server's wait applies.
+    assert validate_payment_request(body(), TODAY, MAX_WAIT).wait_seconds is None
+    assert validate_payment_request(body(WaitSeconds=None), TODAY, MAX_WAIT).wait_seconds is None
+
+
+@pytest.mark.parametrize("seconds", [-1, MAX_WAIT + 1, 10**9, Decimal("1.5"), Decimal("10.0"), "10", True])
+def test_wait_seconds_must_be_whole_seconds_up_to_the_servers_maximum(seconds):
+    errors = errors_of(body(WaitSeconds=seconds))
+    assert set(errors) == {"WaitSeconds"} and f"from 0 to {MAX_WAIT}" in errors["WaitSeconds"]
+
+
+def test_the_maximum_is_the_servers():
+    assert validate_payment_request(body(WaitSeconds=0), TODAY, 0).wait_seconds == 0
+    with pytest.raises(ValidationFailed, match="invalid request") as failed:
+        validate_payment_request(body(WaitSeconds=5), TODAY, 4)
+    assert "from 0 to 4" in failed.value.errors["WaitSeconds"]
 
 
 @pytest.mark.parametrize("name", ["CVV", "cvv", "Cvc", "SecurityCode"])
@@ -82,6 +104,7 @@ def test_invoice_ids_refused(value):
 
 def test_idempotency_keys():
     assert parse_idempotency_key("0b7c1d3e-8f4a-4c2b-9a6d-1e2f3a4b5c6d")
-    for bad in (None, "", "has space", "x" * 256, "ключ"):
+    assert parse_idempotency_key(None) is None  # not sent: the server derives one from the request
+    for bad in ("", "has space", "x" * 256, "ключ"):
         with pytest.raises(ValueError):
             parse_idempotency_key(bad)

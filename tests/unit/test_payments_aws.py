@@ -11,8 +11,8 @@ from moto import mock_aws
 from payproc.ledger import PaymentRejected
 from payproc.payments import payment_id_for
 from tests.unit.payproc_support import (
-    BALANCE_TABLE, ORIGIN, PAYMENTS_TABLE, REGION, SENDER, FakeContext, api_event, create_tables, load_handler,
-    use_mock_environment,
+    BALANCE_TABLE, CARD_FINGERPRINT_KEY_PARAMETER, ORIGIN, PAYMENTS_TABLE, REGION, SENDER, FakeContext, api_event,
+    create_tables, load_handler, use_mock_environment,
 )
 
 CARD = "4111111111111111"
@@ -31,6 +31,8 @@ def stack(monkeypatch):
         from payproc.config import reload_settings
         reload_settings()
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name=CARD_FINGERPRINT_KEY_PARAMETER, Value="a-test-secret", Type="SecureString")
         yield {"sfn": sfn, "arn": arn}
 
 
@@ -97,6 +99,45 @@ def test_accepted_payment_starts_one_execution_without_the_card(stack):
     assert item["Status"] == "accepted" and item["ExecutionArn"] == executions[0]["executionArn"]
 
 
+def started_input(stack, payment_id):
+    arn = next(e["executionArn"] for e in stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]
+               if e["name"] == payment_id)
+    return json.loads(stack["sfn"].describe_execution(executionArn=arn)["input"])
+
+
+def test_wait_seconds_of_the_request_go_to_the_workflow_and_survive_a_restart(stack, monkeypatch):
+    put_bill()
+    handler = load_handler("start_payment")
+    original = handler.start_workflow
+    handler.start_workflow = lambda item: (_ for _ in ()).throw(RuntimeError("Step Functions is down"))
+    assert answer(handler.handler(pay_event(WaitSeconds=10), FakeContext()))[0] == 500
+    handler.start_workflow = original
+    monkeypatch.setenv("PAYMENT_WAIT_SECONDS", "7")  # the server's wait changed in between: the request's still holds
+    from payproc.config import reload_settings
+    reload_settings()
+    assert answer(handler.handler(pay_event(WaitSeconds=10), FakeContext()))[0] == 202
+    assert started_input(stack, payment_id_for("key-1"))["waitSeconds"] == 10
+
+
+def test_above_the_servers_maximum_wait_is_400_naming_it(stack, monkeypatch):
+    put_bill()
+    monkeypatch.setenv("PAYMENT_MAX_WAIT_SECONDS", "20")
+    from payproc.config import reload_settings
+    reload_settings()
+    start = load_handler("start_payment").handler
+    code, body = answer(start(pay_event(WaitSeconds=21), FakeContext()))
+    assert code == 400 and "from 0 to 20" in body["errors"]["WaitSeconds"]
+    assert answer(start(pay_event(WaitSeconds=20), FakeContext()))[0] == 202
+
+
+def test_the_same_key_with_another_wait_is_another_request(stack):
+    put_bill()
+    start = load_handler("start_payment").handler
+    assert answer(start(pay_event(WaitSeconds=10), FakeContext()))[0] == 202
+    assert answer(start(pay_event(WaitSeconds=10), FakeContext()))[0] == 202
+    assert answer(start(pay_event(WaitSeconds=11), FakeContext()))[0] == 422
+
+
 def test_the_same_key_and_body_replays_and_starts_nothing_more(stack):
     put_bill()
     start = load_handler("start_payment").handler
@@ -141,12 +182,57 @@ def test_refusals_start_nothing(stack, setup, overrides, status, field):
     assert payments_table().scan()["Items"] == []
 
 
-def test_a_missing_key_or_body_is_400(stack):
+def test_a_malformed_key_or_a_missing_body_is_400(stack):
     start = load_handler("start_payment").handler
-    assert answer(start(pay_event(key=None), FakeContext()))[0] == 400
+    code, body = answer(start(pay_event(key="has space"), FakeContext()))
+    assert code == 400 and "Idempotency-Key" in body["errors"]
     event = pay_event()
     event["body"] = "[1, 2]"
     assert answer(start(event, FakeContext()))[0] == 400
+
+
+# The original tutorial's page: every field as its inputs hold it (strings), WaitSeconds 10, no Idempotency-Key.
+TUTORIAL_PAGE_BODY = {"InvoiceID": "17", "BillersName": "Ada Lovelace", "BillingAmount": "125.50", "CardNumber": CARD,
+                      "ExpiryDate": "12/39", "EmailId": "ada@example.com", "PhnNumber": "+15551234567",
+                      "Choices": "email", "WaitSeconds": 10}
+
+
+def tutorial_page_post(**overrides):
+    return api_event("POST", "/paymentbalance", json.dumps({**TUTORIAL_PAGE_BODY, **overrides}),
+                     {"Content-type": "application/json"})
+
+
+def test_the_tutorials_page_posting_twice_without_a_key_is_one_payment_with_one_answer(stack, log_lines):
+    put_bill()
+    start = load_handler("start_payment").handler
+    first, second = (answer(start(tutorial_page_post(), FakeContext())) for _ in range(2))
+    assert first == second and first[0] == 202
+    [execution] = stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]
+    assert execution["name"] == first[1]["PaymentId"]
+    assert started_input(stack, execution["name"])["waitSeconds"] == 10
+    item = payments_table().get_item(Key={"PaymentId": execution["name"]})["Item"]
+    assert CARD not in json.dumps(item, default=str) and CARD not in json.dumps(log_lines())
+
+
+def test_without_a_key_another_card_or_amount_is_another_payment_and_other_details_are_422(stack):
+    put_bill()
+    start = load_handler("start_payment").handler
+    first = answer(start(tutorial_page_post(), FakeContext()))[1]["PaymentId"]
+    other_card = answer(start(tutorial_page_post(CardNumber="5555555555554444"), FakeContext()))
+    assert other_card[0] == 202 and other_card[1]["PaymentId"] != first
+    assert answer(start(tutorial_page_post(BillingAmount="125.00"), FakeContext()))[1]["errors"] == {
+        "BillingAmount": "must equal the balance due, 125.50"}  # another amount names another payment; it is wrong
+    code, body = answer(start(tutorial_page_post(EmailId="someone.else@example.com"), FakeContext()))
+    assert code == 422 and "already submitted with other details" in body["errors"]["body"]
+    assert len(stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]) == 2
+
+
+def test_a_sent_key_and_a_derived_one_name_different_payments(stack):
+    put_bill()
+    start = load_handler("start_payment").handler
+    keyed = answer(start(pay_event(**TUTORIAL_PAGE_BODY), FakeContext()))
+    derived = answer(start(tutorial_page_post(), FakeContext()))
+    assert keyed[0] == derived[0] == 202 and keyed[1]["PaymentId"] == payment_id_for("key-1") != derived[1]["PaymentId"]
 
 
 # --- the workflow's functions --------------------------------------------------------------------------------------

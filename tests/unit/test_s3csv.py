@@ -5,6 +5,7 @@ import pytest
 
 from botocore.exceptions import ResponseStreamingError
 
+from payproc.bills import parse_bill_row
 from payproc.s3csv import (
     MAX_LINE_BYTES, CsvRowReader, HeaderError, RejectedRows, ResumableBody, S3ObjectRef, object_from_record, report_key,
 )
@@ -26,7 +27,7 @@ class TrickleStream(io.BytesIO):
 def read_all(data: bytes, trickle: int | None = None, **kwargs):
     rejects = RejectedRows()
     stream = TrickleStream(data, trickle) if trickle else io.BytesIO(data)
-    reader = CsvRowReader(stream, HEADER, rejects, **kwargs)
+    reader = CsvRowReader(stream, HEADER, rejects, parse_bill_row, **kwargs)
     rows = list(reader)
     return rows, report_entries(rejects), reader
 
@@ -82,6 +83,53 @@ def test_a_header_with_spaces_or_crlf_is_accepted():
     assert len(rows) == 1
 
 
+@pytest.mark.parametrize("trickle", [None, 1, 2])
+@pytest.mark.parametrize("header", [
+    b"invoiceid,CUSTOMERNAME,balance,IsProcessed",        # any case
+    b'"InvoiceID","CustomerName","Balance","IsProcessed"',     # quoted
+    b'" InvoiceID ",CustomerName , Balance,IsProcessed',       # spaces around a name
+    b"\xef\xbb\xbf\"InvoiceID\",CustomerName,Balance,IsProcessed",  # a BOM, then a quoted name
+])
+def test_a_header_in_any_case_quoted_or_after_a_bom_is_skipped(header, trickle):
+    rows, rejects, _ = read_all(header + b"\r\n1,a,1,0\r\n", trickle)
+    assert rows == [(2, {"InvoiceID": "1", "CustomerName": "a", "Balance": "1", "IsProcessed": "0"})] and rejects == []
+
+
+@pytest.mark.parametrize("trickle", [None, 1, 3])
+@pytest.mark.parametrize("data", [
+    b"1,Ada,500,0\n2,Grace,900,0\n",                     # the tutorial's file
+    b"\xef\xbb\xbf1,Ada,500,0\r\n2,Grace,900,0\r\n",       # a BOM and CRLF
+    b'"1","Ada","500","0"\n2,Grace,900,0',              # quoted fields, no final newline
+])
+def test_without_a_header_the_first_line_is_the_first_row(data, trickle):
+    rows, rejects, reader = read_all(data, trickle)
+    assert [(line, row["InvoiceID"], row["CustomerName"]) for line, row in rows] == [(1, "1", "Ada"), (2, "2", "Grace")]
+    assert rejects == [] and reader.offset == len(data)
+
+
+@pytest.mark.parametrize("first_line", [b"7,1234,500,0", b"7,IsProcessed,500,0", b"7,InvoiceID,0,1"])
+def test_a_first_row_whose_name_looks_like_a_number_or_a_column_is_a_row(first_line):
+    rows, rejects, _ = read_all(first_line + b"\n8,b,1,0\n")
+    assert [(line, row["InvoiceID"]) for line, row in rows] == [(1, "7"), (2, "8")] and rejects == []
+    assert rows[0][1]["CustomerName"] == first_line.split(b",")[1].decode()
+
+
+@pytest.mark.parametrize("first_line, reason", [
+    (b"Invoice,Customer,Balance,Paid", "InvoiceID must be a positive integer"),  # a header with other names
+    (b"1,Ada,five,0", "Balance"),                                               # a bad row
+    (b"1,Ada,500", "expected 4 columns, found 3"),
+    (b"1,Bj\xf6rk,500,0", "not UTF-8"),
+    (b"", "a blank line"),
+])
+def test_a_first_line_that_is_neither_header_nor_row_stops_the_file_before_any_row(first_line, reason):
+    rejects = RejectedRows()
+    reader = iter(CsvRowReader(io.BytesIO(first_line + b"\n2,Grace,900,0\n"), HEADER, rejects, parse_bill_row))
+    expected = "expected the header InvoiceID,CustomerName,Balance,IsProcessed or a valid row"
+    with pytest.raises(HeaderError, match=expected) as error:
+        next(reader)
+    assert reason in str(error.value) and rejects.count == 0
+
+
 def test_an_overlong_line_is_rejected_without_holding_it():
     data = b"InvoiceID,CustomerName,Balance,IsProcessed\n1,a,1,0\n" + b"9" * (MAX_LINE_BYTES * 3) + b"\n2,b,1,0\n"
     rows, rejects, reader = read_all(data, trickle=4096)
@@ -92,12 +140,13 @@ def test_an_overlong_line_is_rejected_without_holding_it():
 def test_resuming_at_an_offset_continues_where_a_row_ended():
     data = b'\xef\xbb\xbfInvoiceID,CustomerName,Balance,IsProcessed\n1,a,1,0\n2,"b\nb",1,0\n3,c,1,0\n'
     rejects = RejectedRows()
-    first = CsvRowReader(io.BytesIO(data), HEADER, rejects)
+    first = CsvRowReader(io.BytesIO(data), HEADER, rejects, parse_bill_row)
     iterator = iter(first)
     next(iterator)
     next(iterator)
     offset, line = first.offset, first.next_line
-    rest = list(CsvRowReader(io.BytesIO(data[offset:]), HEADER, rejects, start_offset=offset, start_line=line))
+    rest = list(CsvRowReader(io.BytesIO(data[offset:]), HEADER, rejects, parse_bill_row, start_offset=offset,
+                             start_line=line))
     assert rest == [(5, {"InvoiceID": "3", "CustomerName": "c", "Balance": "1", "IsProcessed": "0"})]
 
 

@@ -200,18 +200,57 @@ def test_a_file_with_only_bad_rows_leaves_its_month_as_it_was(aws, upload):
     assert len(report(aws, "salaries/2026-06.csv")) == 1
 
 
-def test_a_wrong_header_or_no_month_rejects_the_whole_file_with_a_report(aws, upload):
+def test_a_header_with_other_names_rejects_the_whole_file_with_a_report(aws, upload):
     assert upload("salaries/2026-07.csv", "Id,Name,Salary\n1,Ada,6000.00\n")["outcome"] == "rejected"
     assert [(e["line"], e["row"]) for e in report(aws, "salaries/2026-07.csv")] == [(1, [])]
     assert "expected the header" in report(aws, "salaries/2026-07.csv")[0]["reason"]
-    assert upload("salaries/payroll.csv", HEADER_LINE + "1,Ada,6000.00\n")["outcome"] == "rejected"
-    [entry] = report(aws, "salaries/payroll.csv")
-    assert entry["line"] == 0 and "no month" in entry["reason"]
     assert totals(aws) == {}
 
 
+def test_files_without_a_month_each_count_once_by_their_key(aws, upload):
+    # The original tutorial's salarydata-<n>.csv at the bucket root: no header, no year.
+    first, second = "1,Ada,6000.00\n2,Bob,5555.00\n", "1,Ada,6100.00\n2,Bob,5555.50\n"
+    assert upload("salarydata-1.csv", first)["source"] == "salarydata-1.csv"
+    assert upload("salarydata-2.csv", second)["outcome"] == "processed"
+    both = {(1, "Ada"): Decimal("12100.00"), (2, "Bob"): Decimal("11110.50")}
+    assert totals(aws) == both
+    # The same key again changes nothing; another version under the same key replaces what that key contributed.
+    assert upload("salarydata-1.csv", first)["employees_changed"] == 0 and totals(aws) == both
+    assert upload("salarydata-1.csv", "1,Ada,6000.00\n")["employees_changed"] == 1
+    assert totals(aws) == {(1, "Ada"): Decimal("12100.00"), (2, "Bob"): Decimal("5555.50")}
+    # A month's file adds by the month's rule; the root files' copies are under processed/.
+    assert upload("salaries/2026-01.csv", HEADER_LINE + "1,Ada,1.00\n")["source"] == "2026-01"
+    assert totals(aws)[(1, "Ada")] == Decimal("12101.00")
+    assert read_object(aws, "processed/processed_salarydata-2.psv").decode() == (
+        "EmpID|EmpName|EmpSalary\n1|Ada|6100.00\n2|Bob|5555.50\n")
+
+
+def test_sources_never_share_a_hash_key_with_each_other_or_with_an_employee(function):
+    Source, hash_key = sys.modules["salary_rules"].Source, function.ledger.source_hash_key
+    assert hash_key(Source("2026-01", "salaries/2026-01.csv")) == -202601
+    months = {hash_key(Source(f"{year:04d}-{month:02d}", "k")) for year in (0, 2026, 9999) for month in (1, 12)}
+    keys = {hash_key(Source(None, key)) for key in ("salarydata-1.csv", "salarydata-2.csv", "a/salarydata-1.csv")}
+    assert len(keys) == 3 and max(keys) < min(months) and max(months) < 0
+    assert hash_key(Source(None, "salarydata-1.csv")) in keys and all(len(str(-key)) <= 38 for key in keys)
+
+
+def test_a_file_without_a_header_counts_from_its_first_line(aws, upload):
+    # EmpName "2026" looks like a number and "EmpID"-like header words are data here: only the header is skipped.
+    summary = upload("salaries/2026-10.csv", "1,2026,6000.00\r\n2,Ada,5555\r\n")
+    assert (summary["outcome"], summary["rows_counted"]) == ("processed", 2)
+    assert totals(aws) == {(1, "2026"): Decimal("6000.00"), (2, "Ada"): Decimal("5555")}
+    psv = read_object(aws, summary["processed_key"]).decode()
+    assert psv == "EmpID|EmpName|EmpSalary\n1|2026|6000.00\n2|Ada|5555\n"
+
+
+def test_a_first_line_that_is_neither_header_nor_row_rejects_the_whole_file(aws, upload):
+    assert upload("salaries/2026-11.csv", "1,Ada,lots\n2,Bob,5555\n")["outcome"] == "rejected"
+    [entry] = report(aws, "salaries/2026-11.csv")
+    assert entry["line"] == 1 and "EmpSalary" in entry["reason"] and totals(aws) == {}
+
+
 @pytest.mark.parametrize("key", ["processed/salaries/processed_2026-01.psv", "salaries/2026-01.txt",
-                                 "other/2026-01.csv", "salaries/2026-01.csv.rejected.jsonl"])
+                                 "salaries/2026-01.csv.rejected.jsonl"])
 def test_other_keys_are_ignored(aws, upload, key):
     assert upload(key, HEADER_LINE + "1,Ada,6000.00\n")["outcome"] == "ignored"
     assert totals(aws) == {}
@@ -227,18 +266,19 @@ def test_an_event_for_an_object_replaced_since_is_left_to_the_newer_event(aws, u
 def test_a_writer_that_read_a_stale_month_retries_instead_of_adding_twice(aws, upload, function, monkeypatch):
     upload("salaries/2026-09.csv", HEADER_LINE + "1,Ada,6000.00\n2,Bob,5555.00\n")
     ledger = function.ledger.SalaryLedger(boto3.client("dynamodb"), TABLE)
-    real_read, reads = ledger.month_contributions, []
+    real_read, reads = ledger.contributions, []
 
-    def first_read_is_stale(month: str) -> dict:
+    def first_read_is_stale(source) -> dict:
         # The first read misses what the first run wrote, as a run that raced it would.
-        reads.append(month)
-        return {} if len(reads) == 1 else real_read(month)
+        reads.append(source)
+        return {} if len(reads) == 1 else real_read(source)
 
-    monkeypatch.setattr(ledger, "month_contributions", first_read_is_stale)
+    monkeypatch.setattr(ledger, "contributions", first_read_is_stale)
     monkeypatch.setattr(function.ledger.time, "sleep", lambda seconds: None)
-    Employee = sys.modules["salary_rules"].Employee
-    changed = ledger.replace_month("2026-09", {Employee(1, "Ada"): Decimal("6000.00"),
-                                               Employee(2, "Bob"): Decimal("5000.00")}, "salaries/2026-09.csv")
+    rules = sys.modules["salary_rules"]
+    Employee = rules.Employee
+    changed = ledger.replace(rules.Source("2026-09", "salaries/2026-09.csv"),
+                             {Employee(1, "Ada"): Decimal("6000.00"), Employee(2, "Bob"): Decimal("5000.00")})
     assert changed == 1 and len(reads) == 2  # the stale plan was refused, the second one applied
     assert totals(aws) == {(1, "Ada"): Decimal("6000.00"), (2, "Bob"): Decimal("5000.00")}
 

@@ -1,4 +1,5 @@
-"""The salary function's rules, without AWS: keys, month, row validation, and how a month is replaced."""
+"""The salary function's rules, without AWS: keys, month or key as the source, row validation, and how a source's
+contributions are replaced."""
 
 from __future__ import annotations
 
@@ -32,14 +33,15 @@ ADA, BOB, CY = Employee(1, "Ada Lovelace"), Employee(2, "Bob Smith"), Employee(3
     [
         ("salaries/2026-01.csv", True),
         ("salaries/acme/2026-01.csv", True),
+        ("other/2026-01.csv", True),
+        ("salarydata-1.csv", True),  # the bucket root, where the original tutorial drops its files
         ("processed/salaries/processed_2026-01.psv", False),
+        ("processed/processed_salarydata-1.psv", False),
         ("salaries/2026-01.csv.rejected.jsonl", False),
         ("salaries/2026-01.txt", False),
-        ("other/2026-01.csv", False),
-        ("salaries2026-01.csv", False),
     ],
 )
-def test_only_csv_files_under_salaries_count(key, counts):
+def test_csv_files_anywhere_count_and_the_outputs_never_do(key, counts):
     assert rules.is_salary_file(key) is counts
 
 
@@ -48,9 +50,10 @@ def test_only_csv_files_under_salaries_count(key, counts):
     [
         ("salaries/2026-01.csv", "processed/salaries/processed_2026-01.psv"),
         ("salaries/acme/March 2026-03.csv", "processed/salaries/acme/processed_March 2026-03.psv"),
+        ("salarydata-1.csv", "processed/processed_salarydata-1.psv"),
     ],
 )
-def test_the_processed_copy_keeps_the_relative_path_outside_the_trigger_prefix(key, processed):
+def test_the_processed_copy_keeps_the_folders_under_processed_and_is_no_upload(key, processed):
     assert rules.processed_key(key) == processed
     assert not rules.is_salary_file(processed)
 
@@ -70,6 +73,20 @@ def test_the_processed_copy_keeps_the_relative_path_outside_the_trigger_prefix(k
 )
 def test_the_month_comes_from_the_file_name_then_its_folders(key, month):
     assert rules.month_of(key) == month
+
+
+@pytest.mark.parametrize(
+    ("key", "source"),
+    [
+        ("salaries/2026-01.csv", rules.Source("2026-01", "salaries/2026-01.csv")),
+        ("salaries/2026-02/acme.csv", rules.Source("2026-02", "salaries/2026-02/acme.csv")),
+        ("salarydata-1.csv", rules.Source(None, "salarydata-1.csv")),
+        ("payroll/salarydata-12.csv", rules.Source(None, "payroll/salarydata-12.csv")),
+    ],
+)
+def test_a_file_replaces_its_months_contributions_or_without_a_month_its_keys(key, source):
+    assert rules.source_of(key) == source
+    assert source.name == (source.month or key)
 
 
 def row(emp_id: str = "7", name: str = "Ada Lovelace", salary: str = "6000.50") -> dict[str, str]:
@@ -105,13 +122,13 @@ def test_a_bad_row_is_rejected_with_its_reason(bad, reason):
         rules.parse_row(bad)
 
 
-def test_a_month_file_gathers_each_employees_salary_and_rejects_a_second_row_for_the_same_id():
-    month = rules.MonthFile("2026-01")
-    month.add(2, row("1", "Ada Lovelace", "6000.10"))
-    month.add(3, row("2", "Bob Smith", "5555.00"))
+def test_a_salary_file_gathers_each_employees_salary_and_rejects_a_second_row_for_the_same_id():
+    salary_file = rules.SalaryFile()
+    salary_file.add(2, row("1", "Ada Lovelace", "6000.10"))
+    salary_file.add(3, row("2", "Bob Smith", "5555.00"))
     with pytest.raises(RowError, match="EmpID 1 is already listed on line 2"):
-        month.add(4, row("1", "Ada Lovelace", "1.00"))
-    assert month.contributions == {ADA: Decimal("6000.10"), BOB: Decimal("5555.00")}
+        salary_file.add(4, row("1", "Ada Lovelace", "1.00"))
+    assert salary_file.contributions == {ADA: Decimal("6000.10"), BOB: Decimal("5555.00")}
 
 
 def test_replacing_a_month_writes_new_and_changed_employees_and_takes_back_dropped_ones():

@@ -1,4 +1,4 @@
-# S3 -> Lambda: objects created under a prefix with a suffix invoke the function.
+# S3 -> Lambda: objects created anywhere in the bucket whose key ends with the suffix invoke the function.
 # A bucket has exactly one notification configuration, so each data bucket has one trigger.
 
 resource "aws_lambda_permission" "this" {
@@ -16,7 +16,6 @@ resource "aws_s3_bucket_notification" "this" {
   lambda_function {
     lambda_function_arn = var.function_arn
     events              = ["s3:ObjectCreated:*"]
-    filter_prefix       = var.prefix
     filter_suffix       = var.suffix
   }
 

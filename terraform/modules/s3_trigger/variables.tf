@@ -19,11 +19,6 @@ variable "function_arn" {
   type = string
 }
 
-variable "prefix" {
-  description = "Key prefix, e.g. bills-due/."
-  type        = string
-}
-
 variable "suffix" {
   type    = string
   default = ".csv"
