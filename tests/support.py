@@ -146,6 +146,11 @@ class Bucket:
         except self.client.exceptions.NoSuchKey:
             return None
 
+    def rejected_rows(self, key: str) -> list[dict] | None:
+        """The rejected-rows report written next to an uploaded file, parsed; None until it exists."""
+        text = self.read(key + ".rejected.jsonl")
+        return None if text is None else [json.loads(line) for line in text.splitlines()]
+
     def delete(self, *keys: str) -> None:
         for key in keys:
             self.client.delete_object(Bucket=self.name, Key=key)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from decimal import Decimal
 
-from tests.support import REPO, unique_invoice_id, wait_for
+from tests.support import REPO, Bucket, unique_invoice_id, wait_for
 
 CHUNK_BYTES_DEFAULT = 268435456  # terraform/variables.tf, ingest_chunk_bytes
 
@@ -60,15 +59,7 @@ def test_rejected_rows_are_reported_next_to_the_file_and_good_rows_still_load(aw
     )
     key = f"bills-due/rejects-{good}.csv"
     upload(aws, deployment, key, text)
-    s3 = aws.client("s3")
-
-    def report():
-        try:
-            return s3.get_object(Bucket=deployment["bills_bucket"], Key=key + ".rejected.jsonl")["Body"].read()
-        except s3.exceptions.NoSuchKey:
-            return None
-
-    lines = [json.loads(line) for line in wait_for(report).decode().splitlines()]
+    lines = wait_for(lambda: Bucket(aws.client("s3"), deployment["bills_bucket"]).rejected_rows(key))
     assert [entry["line"] for entry in lines] == [3, 4, 5, 6, 7]
     assert all(entry["reason"] for entry in lines)
     assert good in read_bills(aws, deployment, [good])

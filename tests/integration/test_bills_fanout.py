@@ -8,7 +8,6 @@ the default, and deploys the default again afterwards.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support import REPO, unique_invoice_id, wait_for
+from tests.support import REPO, Bucket, unique_invoice_id, wait_for
 
 CHUNK_BYTES = 4096
 ROWS = 1500  # about 45 KB: a dozen chunks
@@ -49,13 +48,7 @@ def test_a_file_larger_than_a_chunk_is_loaded_completely(aws, deployment, small_
     s3, bucket = aws.client("s3"), deployment["bills_bucket"]
     s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
 
-    def report():
-        try:
-            return s3.get_object(Bucket=bucket, Key=key + ".rejected.jsonl")["Body"].read()
-        except s3.exceptions.NoSuchKey:
-            return None
-
-    rejected = [json.loads(line) for line in wait_for(report, timeout=120).decode().splitlines()]
+    rejected = wait_for(lambda: Bucket(s3, bucket).rejected_rows(key), timeout=120)
     assert [entry["line"] for entry in rejected] == [BAD_LINE]
 
     # Every row, with its own name and balance, exactly once.

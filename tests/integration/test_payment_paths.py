@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support import payment_body, summaries_in_logs, unique_invoice_id, wait_for
+from tests.support import Bucket, payment_body, summaries_in_logs, unique_invoice_id, wait_for
 
 HEADER = "InvoiceID,CustomerName,Balance,IsProcessed\n"
 
@@ -82,16 +82,8 @@ def test_a_name_of_200_characters_is_kept_and_one_of_201_is_reported(aws, deploy
     first = unique_invoice_id()
     key = f"bills-due/long-names-{first}.csv"
     upload_bills(aws, deployment, key, f"{HEADER}{first},{'A' * 200},1.00,0\n{first + 1},{'B' * 201},1.00,0\n")
-    s3 = aws.client("s3")
-
-    def report():
-        try:
-            return s3.get_object(Bucket=deployment["bills_bucket"], Key=key + ".rejected.jsonl")["Body"].read()
-        except s3.exceptions.NoSuchKey:
-            return None
-
-    [rejected] = [line for line in wait_for(report).decode().splitlines()]
-    assert '"line": 3' in rejected and "200" in rejected
+    [rejected] = wait_for(lambda: Bucket(aws.client("s3"), deployment["bills_bucket"]).rejected_rows(key))
+    assert rejected["line"] == 3 and "200" in rejected["reason"]
     assert invoice(aws, deployment, first)["CustomerName"] == "A" * 200
     assert invoice(aws, deployment, first + 1) is None
 
