@@ -27,6 +27,8 @@ def test_grouped_digits_count_too(written):
     "41111111111111111111",  # 20 digits: longer than any card
     "4111 1111",  # too short
     "5105105105105100".replace("5105", "5105a", 1),  # broken by a letter
+    "sha256:ab4111111111111111cd",  # a digit run inside a hex digest is part of that word, not a card
+    "f04111111111111111",
 ])
 def test_what_is_not_a_card_is_not_reported(text):
     assert pans_in(text) == []
