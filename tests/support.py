@@ -58,13 +58,18 @@ def looks_like_a_card(digits: str) -> bool:
     return total % 10 == 0
 
 
-def pans_in(text: str) -> list[str]:
-    """Every PAN-shaped, Luhn-valid run of digits in the text, masked (first six and last four) for reports."""
+def pans_in(text: str, context: int = 0) -> list[str]:
+    """Every PAN-shaped, Luhn-valid run of digits in the text, masked (first six and last four) for reports; with
+    `context`, that many characters on each side too, to tell where it sits."""
     found = []
     for match in PAN_RUN.finditer(text):
         digits = re.sub(r"[ -]", "", match.group())
         if looks_like_a_card(digits):
-            found.append(f"{digits[:6]}…{digits[-4:]}")
+            masked = f"{digits[:6]}…{digits[-4:]}"
+            if context:
+                before, after = text[max(0, match.start() - context):match.start()], text[match.end():][:context]
+                masked = f"{before}[{masked}]{after}"
+            found.append(masked)
     return found
 
 
