@@ -6,6 +6,8 @@ import contextlib
 import json
 import os
 import re
+import sys
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -110,6 +112,21 @@ def summaries_in_logs(aws, deployment, key: str, since_ms: int) -> list[dict]:
             if "ingest_summary" in message and key in message:
                 found.append(json.loads(message[message.index("{"):])["counts"])
     return found
+
+
+def change_bill(aws, deployment, invoice_id: int, **values) -> None:
+    """Set attributes of a stored bill, as another payment or the next bills file would while a test waits."""
+    names = {f"#{name}": name for name in values}
+    aws.resource("dynamodb").Table(deployment["balance_table"]).update_item(
+        Key={"InvoiceID": invoice_id}, UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in names),
+        ExpressionAttributeNames=names, ExpressionAttributeValues={f":{name}": value for name, value in values.items()})
+
+
+def deploy_with(**variables: str) -> None:
+    """`make deploy` of terraform/ with these environment variables (e.g. TF_VAR_*); none: the defaults again."""
+    result = subprocess.run([sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"],
+                            env={**os.environ, **variables}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 def unique_invoice_id() -> int:

@@ -14,7 +14,9 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import GOOD_CARD, payment_body, sent_emails, sent_texts, unique_invoice_id, unique_phone, wait_for
+from tests.support import (
+    GOOD_CARD, change_bill, payment_body, sent_emails, sent_texts, unique_invoice_id, unique_phone, wait_for,
+)
 
 BAD_LUHN_CARD = "4111111111111112"  # in CARD_NUMBERS_USED: the card-data scan looks for it too
 SETTLED = 90_000  # ms: the server-side wait before processing, the workflow and both alerts
@@ -194,14 +196,6 @@ def test_a_retry_after_a_lost_answer_reuses_the_key_and_pays_once(page, bill, ba
     assert len(wait_for(lambda: sent_emails(email))) == 1
     assert balance_of(created["InvoiceID"])["IsProcessed"] == 1
     shot(page)
-
-
-def change_bill(aws, deployment, invoice_id: int, **values) -> None:
-    """What another payment or the next bills file does to the bill while the page shows it."""
-    names = {f"#{name}": name for name in values}
-    aws.resource("dynamodb").Table(deployment["balance_table"]).update_item(
-        Key={"InvoiceID": invoice_id}, UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in names),
-        ExpressionAttributeNames=names, ExpressionAttributeValues={f":{name}": value for name, value in values.items()})
 
 
 def test_a_bill_paid_meanwhile_is_409_and_the_page_says_nothing_more_was_charged(page, bill, aws, deployment, shot):

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from decimal import Decimal
 
-from tests.support import REPO, Bucket, unique_invoice_id, wait_for
+from tests.support import Bucket, deploy_with, unique_invoice_id, wait_for
 
 CHUNK_BYTES_DEFAULT = 268435456  # terraform/variables.tf, ingest_chunk_bytes
 
@@ -83,16 +80,11 @@ def test_an_upload_right_after_a_redeploy_is_ingested_at_once(aws, deployment):
     would hide that S3 event for the function's timeout + 60 s, so deploy.py waits for it to stop. Through deploy.py
     itself, so the test fails if that wait goes."""
 
-    def make_deploy(**variables: str) -> None:
-        result = subprocess.run([sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"],
-                                env={**os.environ, **variables}, capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-
-    make_deploy(TF_VAR_ingest_chunk_bytes=str(CHUNK_BYTES_DEFAULT - 1))  # a change to ingest_bills only
+    deploy_with(TF_VAR_ingest_chunk_bytes=str(CHUNK_BYTES_DEFAULT - 1))  # a change to ingest_bills only
     try:
         invoice_id = unique_invoice_id()
         upload(aws, deployment, f"bills-due/after-redeploy-{invoice_id}.csv",
                f"InvoiceID,CustomerName,Balance,IsProcessed\n{invoice_id},Right After,3.00,0\n")
         wait_for(lambda: read_bills(aws, deployment, [invoice_id]), timeout=30)  # not timeout + 60 = 360 s
     finally:
-        make_deploy()
+        deploy_with()

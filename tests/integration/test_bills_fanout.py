@@ -8,34 +8,26 @@ the default, and deploys the default again afterwards.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
 
-from tests.support import REPO, Bucket, unique_invoice_id, wait_for
+from tests.support import Bucket, deploy_with, unique_invoice_id, wait_for
 
 CHUNK_BYTES = 4096
 ROWS = 1500  # about 45 KB: a dozen chunks
 BAD_LINE = 702  # one bad row in a middle chunk
 
 
-def make_deploy(**variables: str) -> None:
-    result = subprocess.run([sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"],
-                            env={**os.environ, **variables}, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-
 
 @pytest.fixture
 def small_chunks(deployment):
     """The deployment, with ingest_bills reading 4 KB per invocation while the test runs."""
-    make_deploy(TF_VAR_ingest_chunk_bytes=str(CHUNK_BYTES))
+    deploy_with(TF_VAR_ingest_chunk_bytes=str(CHUNK_BYTES))
     try:
         yield
     finally:
-        make_deploy()
+        deploy_with()
 
 
 def test_a_file_larger_than_a_chunk_is_loaded_completely(aws, deployment, small_chunks):

@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from tests.support import payment_body, reset_alarms, told_of_alarms, unique_invoice_id, wait_for
+from tests.support import change_bill, payment_body, reset_alarms, told_of_alarms, unique_invoice_id, wait_for
 
 
 def test_a_failed_execution_is_logged_without_its_data(api, bill, aws, deployment):
@@ -16,9 +16,7 @@ def test_a_failed_execution_is_logged_without_its_data(api, bill, aws, deploymen
     body = payment_body(item)
     payment_id = api.pay(body).json()["PaymentId"]
     # The balance changes while the payment waits: the workflow declines it and ends in its PaymentFailed state.
-    aws.resource("dynamodb").Table(deployment["balance_table"]).update_item(
-        Key={"InvoiceID": item["InvoiceID"]}, UpdateExpression="SET Balance = :b",
-        ExpressionAttributeValues={":b": Decimal("31.00")})
+    change_bill(aws, deployment, item["InvoiceID"], Balance=Decimal("31.00"))
     assert api.wait_until_settled(payment_id)["Status"] == "failed"
 
     logs = aws.client("logs")
@@ -102,9 +100,7 @@ def test_a_declined_payment_counts_one_failed_payment(api, bill, aws, deployment
     before = business_metric_sum(cloudwatch, deployment, "PaymentsFailed", since)
     item = bill(balance="12.00")
     payment_id = api.pay(payment_body(item, BillingAmount="12.00")).json()["PaymentId"]
-    aws.resource("dynamodb").Table(deployment["balance_table"]).update_item(
-        Key={"InvoiceID": item["InvoiceID"]}, UpdateExpression="SET Balance = :b",
-        ExpressionAttributeValues={":b": Decimal("13.00")})
+    change_bill(aws, deployment, item["InvoiceID"], Balance=Decimal("13.00"))
     assert api.wait_until_settled(payment_id)["Status"] == "failed"
     wait_for(lambda: business_metric_sum(cloudwatch, deployment, "PaymentsFailed", since) == before + 1, timeout=30)
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support import Bucket, payment_body, summaries_in_logs, unique_invoice_id, wait_for
+from tests.support import Bucket, change_bill, payment_body, summaries_in_logs, unique_invoice_id, wait_for
 
 HEADER = "InvoiceID,CustomerName,Balance,IsProcessed\n"
 
@@ -99,9 +99,7 @@ def test_replaying_the_key_of_a_failed_payment_answers_the_same_and_tries_nothin
     created, key = bill(balance="8.00"), str(uuid.uuid4())
     body = payment_body(created)
     first = api.pay(body, key)
-    aws.resource("dynamodb").Table(deployment["balance_table"]).update_item(  # the bill changes while it waits
-        Key={"InvoiceID": created["InvoiceID"]}, UpdateExpression="SET Balance = :b",
-        ExpressionAttributeValues={":b": Decimal("9.00")})
+    change_bill(aws, deployment, created["InvoiceID"], Balance=Decimal("9.00"))  # the bill changes while it waits
     assert api.wait_until_settled(first.json()["PaymentId"])["Status"] == "failed"
     replay = api.pay(body, key)
     assert (replay.status_code, replay.json()) == (first.status_code, first.json())
