@@ -151,8 +151,9 @@ locals {
   part_reports = "*.csv.rejected.jsonl.part-???????????????"
 
   # One row per function, as the table in docs/architecture.md: environment and exactly what it may do.
-  # DynamoDB authorises TransactWriteItems per item action (ConditionCheckItem/PutItem/UpdateItem), so a function
-  # that writes transactions gets those item actions on the tables it writes.
+  # DynamoDB authorises TransactWriteItems per item action (PutItem/UpdateItem/DeleteItem, and ConditionCheckItem for
+  # a ConditionCheck, which no function uses), so a function that writes transactions gets the item actions it writes.
+  # tests/reliability/test_least_privilege.py holds each row to exactly this.
   functions = {
     ingest_bills = {
       timeout     = 300, memory_size = 512, async_failure = local.async_failure
@@ -161,7 +162,7 @@ locals {
         { sid = "ReadBillsAndPartReports", actions = ["s3:GetObject"], resources = ["${module.bills_bucket.arn}/${local.uploads}", "${module.bills_bucket.arn}/${local.part_reports}"], condition = null },
         { sid = "WriteReports", actions = ["s3:PutObject"], resources = ["${module.bills_bucket.arn}/${local.reports}", "${module.bills_bucket.arn}/${local.part_reports}"], condition = null },
         { sid = "RemovePartReports", actions = ["s3:DeleteObject"], resources = ["${module.bills_bucket.arn}/${local.part_reports}"], condition = null },
-        { sid = "Balances", actions = ["dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"], resources = [local.balance], condition = null },
+        { sid = "Balances", actions = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"], resources = [local.balance], condition = null },
         { sid = "ContinueChunk", actions = ["lambda:InvokeFunction"], resources = ["${local.function_arn_prefix}ingest-bills"], condition = null },
       ]
     }
@@ -203,7 +204,7 @@ locals {
       timeout     = 30, memory_size = 256
       environment = { BALANCE_TABLE = local.names.balance_table, PAYMENTS_TABLE = local.names.payments_table }
       statements = [
-        { sid = "SettlePayment", actions = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"], resources = [local.balance, local.payments], condition = null },
+        { sid = "SettlePayment", actions = ["dynamodb:UpdateItem", "dynamodb:GetItem"], resources = [local.balance, local.payments], condition = null },
       ]
     }
     send_email = {
@@ -236,7 +237,7 @@ locals {
       statements = [
         { sid = "ReadSalaries", actions = ["s3:GetObject"], resources = ["${module.salary_bucket.arn}/${local.uploads}"], condition = null },
         { sid = "WriteProcessedAndReports", actions = ["s3:PutObject"], resources = ["${module.salary_bucket.arn}/processed/*.psv", "${module.salary_bucket.arn}/${local.reports}"], condition = null },
-        { sid = "Salaries", actions = ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], resources = [local.salary], condition = null },
+        { sid = "Salaries", actions = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], resources = [local.salary], condition = null },
       ]
     }
   }
