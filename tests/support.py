@@ -34,6 +34,16 @@ def wait_for(check, timeout: float = 30.0, interval: float = 0.25):
     raise AssertionError(f"condition not met within {timeout} s; last value: {last!r}")
 
 
+def stays(check, seconds: float, interval: float = 0.25) -> None:
+    """Assert check() holds on every poll for a whole window: a thing that must not happen, given time to happen."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert check(), f"stopped holding after {seconds - (deadline - time.monotonic()):.1f} of {seconds} s"
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(interval)
+
+
 # A PAN as a data-loss scanner sees one: 13-19 digits (single spaces or dashes allowed between them) standing as a
 # word of their own, with a card network's prefix and length, passing Luhn. The prefix and length keep our own
 # 13-digit ids and timestamps out; the word boundary keeps out digit runs inside hex digests (payment ids,
@@ -101,17 +111,18 @@ def told_of_alarms(sqs, inbox_url: str, names: list[str], timeout: float = 30.0)
     wait_for(told, timeout=timeout, interval=0)
 
 
+def ingest_log_lines(aws, deployment, key: str, since_ms: int) -> list[str]:
+    """ingest_bills' log lines naming this key since a time (every line of a run carries the key)."""
+    group = f"/aws/lambda/{deployment['function_names']['ingest_bills']}"
+    return [event["message"]
+            for page in aws.client("logs").get_paginator("filter_log_events").paginate(logGroupName=group, startTime=since_ms)
+            for event in page["events"] if key in event["message"]]
+
+
 def summaries_in_logs(aws, deployment, key: str, since_ms: int) -> list[dict]:
     """The ingest_summary log lines of this key since a time (one per completed run of the file)."""
-    logs = aws.client("logs")
-    group = f"/aws/lambda/{deployment['function_names']['ingest_bills']}"
-    found = []
-    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group, startTime=since_ms):
-        for event in page["events"]:
-            message = event["message"]
-            if "ingest_summary" in message and key in message:
-                found.append(json.loads(message[message.index("{"):])["counts"])
-    return found
+    return [json.loads(line[line.index("{"):])["counts"]
+            for line in ingest_log_lines(aws, deployment, key, since_ms) if "ingest_summary" in line]
 
 
 def change_bill(aws, deployment, invoice_id: int, **values) -> None:
