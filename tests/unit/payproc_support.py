@@ -85,3 +85,39 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+# --- another writer at an exact moment, and DynamoDB's transient errors (moto has neither) ---------------------------
+
+def after_next_call(client: Any, operation: str, action: Any, when: Any = lambda parsed: True) -> None:
+    """Run action() once, right after the client's next `operation` call whose answer satisfies when(parsed): another
+    writer acting at exactly that moment, e.g. a payment committing between ingestion's read and its write."""
+    event, fired = f"after-call.dynamodb.{operation}", []
+
+    def once(parsed: dict, **_: Any) -> None:
+        if not fired and when(parsed):
+            fired.append(True)
+            action()
+
+    client.meta.events.register(event, once)
+
+
+class _ErrorStatus:
+    status_code = 400
+
+
+def fail_next_call(client: Any, operation: str, code: str, reasons: tuple[str, ...] = ()) -> None:
+    """The client's next `operation` call answers `code` (with these transaction cancellation reasons) without
+    reaching DynamoDB: botocore's before-call event lets a handler answer in the service's place."""
+    event, fired = f"before-call.dynamodb.{operation}", []
+
+    def answer(**_: Any) -> tuple[Any, dict] | None:
+        if fired:
+            return None
+        fired.append(True)
+        error = {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+        if reasons:
+            error["CancellationReasons"] = [{"Code": reason} for reason in reasons]
+        return _ErrorStatus(), error
+
+    client.meta.events.register(event, answer)

@@ -7,9 +7,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from payproc import ingest
+from payproc import aws, bill_store, ingest, ledger
+from payproc.bills import BillRow
 from tests.unit.payproc_support import (
-    BALANCE_TABLE, BILLS_BUCKET, REGION, FakeContext, create_tables, load_handler, use_mock_environment,
+    BALANCE_TABLE, BILLS_BUCKET, PAYMENTS_TABLE, REGION, FakeContext, after_next_call, create_tables, load_handler,
+    use_mock_environment,
 )
 
 HEADER = "InvoiceID,CustomerName,Balance,IsProcessed\n"
@@ -159,3 +161,63 @@ def test_every_line_of_an_ingestion_carries_its_bucket_and_key_and_its_rows_are_
     assert lines[1]["counts"]["created"] == 2
     [document] = metric_documents()  # the ignored file counted nothing
     assert (document["RowsIngested"], document["RowsRejected"]) == ([2.0], [1.0])
+
+
+# --- a payment committing while a re-uploaded file updates the same invoice ------------------------------------------
+
+def commit_a_payment(invoice_id: int, amount: str) -> str:
+    """A payment of the invoice committing as process_payment commits it; returns its id."""
+    payment_id = f"payment-{invoice_id}-{amount}"
+    boto3.resource("dynamodb", region_name=REGION).Table(PAYMENTS_TABLE).put_item(
+        Item={"PaymentId": payment_id, "Status": "accepted", "InvoiceID": invoice_id, "Amount": Decimal(amount)})
+    assert ledger.commit_payment(BALANCE_TABLE, PAYMENTS_TABLE, payment_id, invoice_id, Decimal(amount), None) == "paid"
+    return payment_id
+
+
+def change_balance(invoice_id: int, amount: str) -> None:
+    boto3.resource("dynamodb", region_name=REGION).Table(BALANCE_TABLE).update_item(
+        Key={"InvoiceID": invoice_id}, UpdateExpression="SET Balance = :b", ExpressionAttributeValues={":b": Decimal(amount)})
+
+
+def test_a_payment_committing_between_the_files_read_and_its_write_keeps_its_bill_paid(stack, log_lines):
+    stack.handler(upload("bills-due/day-1.csv", HEADER + "1,Ada,10.00,0\n2,Grace,20.00,0\n3,Alan,30.00,0\n"), FakeContext())
+    paid_meanwhile = []
+    after_next_call(aws.bulk_dynamodb(), "BatchGetItem", lambda: paid_meanwhile.append(commit_a_payment(2, "20.00")))
+    day_2 = HEADER + "1,Ada,11.00,0\n2,Grace,21.00,0\n3,Alan,31.00,0\n"
+    summary = stack.handler(upload("bills-due/day-2.csv", day_2), FakeContext())["files"][0]["summary"]
+    assert paid_meanwhile, "the payment did not commit between the read and the write"
+    assert (summary["updated"], summary["skipped_paid"]) == (2, 1)
+    stored = bills()
+    assert (stored[1]["Balance"], stored[3]["Balance"]) == (Decimal("11.00"), Decimal("31.00"))
+    assert (stored[2]["Balance"], stored[2]["IsProcessed"], stored[2]["LastPaymentId"]) == (0, 1, paid_meanwhile[0])
+    [cancelled] = [line for line in log_lines() if line["message"] == "update_transaction_cancelled"]
+    assert cancelled["reasons"] == "ConditionalCheckFailed" and cancelled["invoices"] == 3
+
+
+def test_a_payment_committing_between_the_re_read_and_the_update_of_one_invoice_is_seen_on_the_retry(stack):
+    stack.handler(upload("bills-due/day-1.csv", HEADER + "2,Grace,20.00,0\n"), FakeContext())
+    # Another file changes the bill after this one read it (the transaction cancels); then, after the re-read of
+    # the invoice on its own, a payment of the new balance commits (the single update fails, and is retried).
+    after_next_call(aws.bulk_dynamodb(), "BatchGetItem", lambda: change_balance(2, "25.00"))
+    after_next_call(aws.dynamodb(), "GetItem", lambda: commit_a_payment(2, "25.00"))
+    summary = stack.handler(upload("bills-due/day-2.csv", HEADER + "2,Grace,21.00,0\n"), FakeContext())["files"][0]["summary"]
+    assert (summary["updated"], summary["skipped_paid"]) == (0, 1)
+    assert (bills()[2]["Balance"], bills()[2]["IsProcessed"]) == (0, 1)
+
+
+def test_another_change_between_the_read_and_the_write_is_overwritten_by_the_file(stack):
+    stack.handler(upload("bills-due/day-1.csv", HEADER + "2,Grace,20.00,0\n"), FakeContext())
+    after_next_call(aws.bulk_dynamodb(), "BatchGetItem", lambda: change_balance(2, "25.00"))
+    summary = stack.handler(upload("bills-due/day-2.csv", HEADER + "2,Grace,21.00,0\n"), FakeContext())["files"][0]["summary"]
+    assert summary["updated"] == 1 and bills()[2]["Balance"] == Decimal("21.00")
+
+
+def test_an_invoice_that_keeps_changing_fails_the_batch_by_name_instead_of_looping(stack):
+    stack.handler(upload("bills-due/day-1.csv", HEADER + "2,Grace,20.00,0\n"), FakeContext())
+    changes = iter(range(100))
+    aws.dynamodb().meta.events.register("after-call.dynamodb.GetItem",
+                                        lambda **_: change_balance(2, f"{30 + next(changes)}.00"))
+    row = BillRow(invoice_id=2, customer_name="Grace", balance=Decimal("21.00"), is_processed=0)
+    with pytest.raises(RuntimeError, match="invoice 2 kept changing"):
+        bill_store.apply_one(BALANCE_TABLE, row, sleep=lambda seconds: None)
+    assert next(changes) == bill_store.CONDITIONAL_RETRIES  # one re-read per attempt, then it gave up
