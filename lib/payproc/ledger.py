@@ -16,6 +16,8 @@ TRANSIENT_CODES = frozenset({
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError",
     "ServiceUnavailable", "TransactionConflictException", "TransactionInProgressException",
 })
+# A cancelled transaction names its reasons with codes of their own (DynamoDB's TransactionCanceledException docs).
+TRANSIENT_CANCELLATION_REASONS = frozenset({"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError"})
 
 
 class PaymentRejected(Exception):
@@ -63,7 +65,7 @@ def commit_payment(balance_table: str, payments_table: str, payment_id: str, inv
         if code != "TransactionCanceledException":
             raise
         reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-    if any(reason in TRANSIENT_CODES for reason in reasons):
+    if any(reason in TRANSIENT_CANCELLATION_REASONS for reason in reasons):
         raise TransientError(",".join(str(reason) for reason in reasons))
     return _settle_cancelled(balance_table, payments_table, payment_id, invoice_id, amount)
 

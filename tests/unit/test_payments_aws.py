@@ -6,13 +6,15 @@ from decimal import Decimal
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from payproc.ledger import PaymentRejected
+from payproc import aws, ledger
+from payproc.ledger import PaymentRejected, TransientError
 from payproc.payments import payment_id_for
 from tests.unit.payproc_support import (
-    BALANCE_TABLE, CARD_FINGERPRINT_KEY_PARAMETER, ORIGIN, PAYMENTS_TABLE, REGION, SENDER, FakeContext, api_event,
-    create_tables, load_handler, use_mock_environment,
+    BALANCE_TABLE, CARD_FINGERPRINT_KEY_PARAMETER, ORIGIN, PAYMENTS_TABLE, REGION, SENDER, FakeContext, after_next_call,
+    api_event, create_tables, fail_next_call, load_handler, use_mock_environment,
 )
 
 CARD = "4111111111111111"
@@ -273,6 +275,57 @@ def test_a_changed_balance_rejects_the_payment(stack):
     put_bill(balance="130.00")
     with pytest.raises(PaymentRejected, match="130.00"):
         load_handler("process_payment").handler({"payment": payment}, FakeContext())
+
+
+@pytest.mark.parametrize("code, reasons", [
+    ("ProvisionedThroughputExceededException", ()),
+    ("InternalServerError", ()),
+    ("TransactionCanceledException", ("TransactionConflict", "None")),
+    ("TransactionCanceledException", ("None", "ThrottlingError")),
+])
+def test_a_transient_error_of_the_commit_is_retried_by_name_and_the_retry_commits(stack, code, reasons):
+    payment = accepted_payment(stack)
+    process = load_handler("process_payment").handler
+    fail_next_call(aws.dynamodb(), "TransactWriteItems", code, reasons)
+    with pytest.raises(TransientError) as transient:
+        process({"payment": payment}, FakeContext())
+    assert type(transient.value).__name__ == "TransientError"  # the name the workflow's Retry matches
+    assert balance_table().get_item(Key={"InvoiceID": 17})["Item"]["IsProcessed"] == 0  # nothing written
+    assert process({"payment": payment}, FakeContext())["status"] == "paid"  # the workflow's retry
+
+
+def test_another_error_of_the_commit_is_neither_transient_nor_a_rejection(stack):
+    payment = accepted_payment(stack)
+    fail_next_call(aws.dynamodb(), "TransactWriteItems", "ValidationException")
+    with pytest.raises(ClientError, match="ValidationException"):
+        load_handler("process_payment").handler({"payment": payment}, FakeContext())
+
+
+@pytest.mark.parametrize("meanwhile, reason", [
+    (lambda payment: payments_table().update_item(
+        Key={"PaymentId": payment["paymentId"]}, UpdateExpression="SET #s = :failed",
+        ExpressionAttributeNames={"#s": "Status"}, ExpressionAttributeValues={":failed": "failed"}),
+     "is failed, not accepted"),
+    (lambda payment: balance_table().delete_item(Key={"InvoiceID": 17}), "invoice 17 no longer exists"),
+], ids=["payment-failed-meanwhile", "invoice-deleted"])
+def test_a_payment_no_longer_accepted_or_a_deleted_invoice_is_rejected_by_name(stack, meanwhile, reason):
+    payment = accepted_payment(stack)
+    meanwhile(payment)
+    with pytest.raises(PaymentRejected, match=reason):
+        load_handler("process_payment").handler({"payment": payment}, FakeContext())
+
+
+def test_two_alerts_finishing_together_mark_the_payment_notified_once(stack):
+    payment = accepted_payment(stack, choices="both")
+    load_handler("process_payment").handler({"payment": payment}, FakeContext())
+    pid = payment["paymentId"]
+    ledger.record_alert_sent(PAYMENTS_TABLE, pid, "email")
+    # The text alert's flag lands; before it marks the payment notified, the email step (seeing both sent) does.
+    after_next_call(aws.table(PAYMENTS_TABLE).meta.client, "UpdateItem", lambda: payments_table().update_item(
+        Key={"PaymentId": pid}, UpdateExpression="SET #s = :n", ExpressionAttributeNames={"#s": "Status"},
+        ExpressionAttributeValues={":n": "notified"}))
+    assert ledger.record_alert_sent(PAYMENTS_TABLE, pid, "text") == "notified"
+    assert payments_table().get_item(Key={"PaymentId": pid})["Item"]["Status"] == "notified"
 
 
 def test_record_failure_marks_an_uncommitted_payment_failed_with_the_reason(stack):
