@@ -11,7 +11,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 PY := .venv/bin/python
 
-.PHONY: help setup up down status deploy destroy seed run failures redrive test test-unit bench
+.PHONY: help setup up down status deploy destroy seed run failures redrive test test-fast test-unit bench
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/'
 
@@ -45,11 +45,14 @@ failures: ## list uploads that failed every attempt (the ingest failures queue),
 redrive: ## replay them once the cause is fixed; each that succeeds leaves the queue
 	@$(PY) -m ops.failures redrive
 
-test: setup ## every test suite; starts the stack (and stops it after) if it is not running
-	@stack/offline.sh $(PY) -m pytest
+test: setup ## every test suite, in parallel workers where they can share the stack (tests/run.py); starts the stack (and stops it after) if it is not running
+	@stack/offline.sh $(PY) -m tests.run $(ARGS)
+
+test-fast: ## the inner loop: unit tests, then one payment and one upload through the running stack
+	@$(PY) -m pytest -q -n 2 tests/unit $(ARGS) && $(PY) -m pytest -q -m smoke tests/integration $(ARGS)
 
 test-unit: ## the fast tests that need no stack
-	@$(PY) -m pytest tests/unit
+	@$(PY) -m pytest -n 2 tests/unit $(ARGS)
 
 bench: ## benchmarks (not part of the tests); options: make bench BENCH_ARGS='--rows 10000' (python -m bench -h)
 	@$(PY) -m bench $(BENCH_ARGS)

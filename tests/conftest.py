@@ -28,6 +28,27 @@ os.environ.update(
 )
 
 
+# Tests that change what the others rely on (the deployment, a shared function's configuration, alarm states, the
+# stack's counts) or must see all the others left: `make test` (tests/run.py) runs them alone, after the rest has
+# run in parallel workers. A node id or a whole file, with the reason.
+RUN_ALONE = {
+    "tests/integration/test_bills_fanout.py": "redeploys ingest_bills with a small chunk size",
+    "tests/integration/test_operations.py::test_rejected_rows_are_counted_and_alarm_the_operations_topic":
+        "counts every rejected row of the stack",
+    "tests/integration/test_operations.py::test_a_declined_payment_counts_one_failed_payment":
+        "counts every failed payment of the stack",
+    "tests/reliability/test_faults.py": "breaks shared alert channels, kills shared functions' processes",
+    "tests/reliability/test_report.py": "reads what every reliability test left",
+    "tests/security/test_card_data.py": "scans every store after all the other suites",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(item.nodeid == where or item.nodeid.startswith(where + "::") for where in RUN_ALONE):
+            item.add_marker(pytest.mark.run_alone)
+
+
 def stack_is_up() -> bool:
     return subprocess.run([*STACKCTL, "status"], capture_output=True).returncode == 0
 
@@ -51,8 +72,10 @@ def aws(stack_endpoint):
 
 @pytest.fixture(scope="session")
 def deployment(stack_endpoint) -> dict:
-    """The Terraform outputs of the topology applied to the stack (applied once per run; a no-op when current)."""
-    subprocess.run([sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"], check=True)
+    """The Terraform outputs of the topology applied to the stack (applied once per run; a no-op when current;
+    tests/run.py applies it once before its parallel workers start)."""
+    if not os.environ.get("PAYPROC_DEPLOYED"):
+        subprocess.run([sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"], check=True)
     return json.loads((REPO / "build" / "outputs.json").read_text())
 
 

@@ -60,7 +60,7 @@ def test_cors_allows_the_site_origin_only(api, bill, deployment):
 # --- pay ---------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("choice", ["email", "text", "both"])
+@pytest.mark.parametrize("choice", ["email", "text", pytest.param("both", marks=pytest.mark.smoke)])
 def test_pay_and_get_the_chosen_alerts(api, bill, aws, deployment, choice):
     created = bill(balance="125.50")
     body = payment_body(created, Choices=choice)

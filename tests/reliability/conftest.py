@@ -7,7 +7,9 @@ are printed and written to tests/artifacts/reliability-report.json (ignored by g
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -58,14 +60,42 @@ class Figures:
         }
 
 
+def merged(earlier: dict, later: dict) -> dict:
+    """Two reports of one run (parallel workers, then the tests that run alone) as one."""
+    inputs = Counter(earlier["inputs_tried"]) + Counter(later["inputs_tried"])
+    return {
+        "run": later["run"],
+        "requests_sent": earlier["requests_sent"] + later["requests_sent"],
+        "peak_concurrent_clients": max(earlier["peak_concurrent_clients"], later["peak_concurrent_clients"]),
+        "faults_injected": earlier["faults_injected"] + later["faults_injected"],
+        "faults": earlier["faults"] + later["faults"],
+        "inputs_tried": dict(sorted(inputs.items())),
+        "checks": {**earlier["checks"], **later["checks"]},
+        "seconds": round(earlier["seconds"] + later["seconds"], 1),  # test time, summed over workers
+    }
+
+
+def write_report(report: dict) -> dict:
+    """Write the figures, added to those already written by this run (tests/run.py's PAYPROC_TEST_RUN) if any."""
+    REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    with open(REPORT_PATH.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel workers end together
+        try:
+            earlier = json.loads(REPORT_PATH.read_text())
+        except (OSError, ValueError):
+            earlier = None
+        if earlier and report["run"] and earlier.get("run") == report["run"]:
+            report = merged(earlier, report)
+        REPORT_PATH.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
 @pytest.fixture(scope="session")
 def figures():
     collected, started = Figures(), time.monotonic()
     yield collected
-    report = collected.as_dict(time.monotonic() - started)
-    REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    REPORT_PATH.write_text(json.dumps(report, indent=2) + "\n")
-    print("\nreliability figures:", json.dumps(report, indent=2))
+    report = {"run": os.environ.get("PAYPROC_TEST_RUN"), **collected.as_dict(time.monotonic() - started)}
+    print("\nreliability figures:", json.dumps(write_report(report), indent=2))
 
 
 class CountedApi(Api):
