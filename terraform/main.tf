@@ -291,9 +291,19 @@ module "workflow" {
   definition_file = coalesce(var.workflow_file, "${local.repo}/workflow/payment.asl.json")
   template_vars = {
     process_payment_arn = module.function["process_payment"].arn
-    send_email_arn      = module.function["send_email"].arn
-    send_text_arn       = module.function["send_text"].arn
     record_failure_arn  = module.function["record_failure"].arn
+    # SendAlerts invokes <prefix>-send-<channel> for each chosen channel (email, text).
+    send_alert_function_arn_prefix = "${local.function_arn_prefix}send-"
+  }
+  # What a commit or a failure record retries: Lambda's own transient errors, our TransientError, a crashed or
+  # timed-out runtime (a retry finds a committed payment committed: process_payment is safe to repeat).
+  task_retry = {
+    errors = [
+      "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+      "Lambda.TooManyRequestsException", "Lambda.Unknown", "TransientError", "States.Timeout", "Runtime.ExitError",
+      "Sandbox.Timedout",
+    ]
+    max_attempts = 5
   }
   function_arns      = [for name in ["process_payment", "send_email", "send_text", "record_failure"] : module.function[name].arn]
   log_retention_days = var.log_retention_days

@@ -18,14 +18,14 @@ STAGES = ("payment", "email", "text")
 
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Input {payment: <state with error {Error, Cause}>, stage}; returns what was recorded."""
+    """Input {payment: <execution input>, stage, error: the Catch's {Error, Cause}}; returns what was recorded."""
     payment = event["payment"]
     payment_id = payment["paymentId"]
     logger.append_keys(PaymentId=payment_id)
     stage = event["stage"]
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
-    reason = failure_reason(payment.get("error"))
+    reason = failure_reason(event.get("error"))
     payments_table = get_settings().require("payments_table")
     if stage == "payment":
         recorded = record_payment_failure(payments_table, payment_id, reason)

@@ -25,18 +25,19 @@ def email_message(payment: dict[str, Any]) -> dict[str, Any]:
 
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Input: the execution input; returns {email: "sent"}."""
-    payment_id = event["paymentId"]
+    """Input {payment: <execution input>, channel}; returns {email: "sent", status}."""
+    payment = event["payment"]
+    payment_id = payment["paymentId"]
     logger.append_keys(PaymentId=payment_id)
     settings = get_settings()
     payments_table = settings.require("payments_table")
-    if not event.get("email"):
+    if not payment.get("email"):
         raise ValueError("no email address for the chosen email alert")
     if not alert_already_sent(payments_table, payment_id, CHANNEL):
         message_id = aws.client("ses").send_email(
             Source=settings.require("sender_email"),
-            Destination={"ToAddresses": [event["email"]]},
-            Message=email_message(event),
+            Destination={"ToAddresses": [payment["email"]]},
+            Message=email_message(payment),
         )["MessageId"]
         logger.info("email_sent", message_id=message_id)
     status = record_alert_sent(payments_table, payment_id, CHANNEL)

@@ -18,16 +18,17 @@ CHANNEL = "text"
 
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Input: the execution input; returns {text: "sent"}."""
-    payment_id = event["paymentId"]
+    """Input {payment: <execution input>, channel}; returns {text: "sent", status}."""
+    payment = event["payment"]
+    payment_id = payment["paymentId"]
     logger.append_keys(PaymentId=payment_id)
     payments_table = get_settings().require("payments_table")
-    if not event.get("phone"):
+    if not payment.get("phone"):
         raise ValueError("no phone number for the chosen text alert")
     if not alert_already_sent(payments_table, payment_id, CHANNEL):
         message_id = aws.client("sns").publish(
-            PhoneNumber=event["phone"],
-            Message=alert_text(event),
+            PhoneNumber=payment["phone"],
+            Message=alert_text(payment),
             MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
         )["MessageId"]
         logger.info("text_sent", message_id=message_id)

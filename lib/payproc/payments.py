@@ -102,7 +102,7 @@ def execution_input(item: Mapping[str, Any], default_wait_seconds: int) -> dict[
         "paymentId": item["PaymentId"],
         "invoiceId": int(item["InvoiceID"]),
         "amount": format_money(Decimal(item["Amount"])),  # a string: Step Functions would turn a number into a float
-        "choices": item["Choices"],
+        "alerts": sorted(item.get("Notifications") or {}),  # the channels the workflow sends: email, text or both
         "email": item.get("EmailId"),
         "phone": item.get("PhnNumber"),
         "cardBrand": item["CardBrand"],

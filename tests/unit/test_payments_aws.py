@@ -95,6 +95,7 @@ def test_accepted_payment_starts_one_execution_without_the_card(stack):
     assert [e["name"] for e in executions] == [payment_id]
     execution_input = json.loads(stack["sfn"].describe_execution(executionArn=executions[0]["executionArn"])["input"])
     assert execution_input["waitSeconds"] == 3 and execution_input["amount"] == "125.50"
+    assert execution_input["alerts"] == ["email", "text"]  # the workflow's SendAlerts map, from Choices "both"
     assert (execution_input["cardBrand"], execution_input["cardLast4"]) == ("Visa", "1111")
     item = payments_table().get_item(Key={"PaymentId": payment_id})["Item"]
     assert CARD not in json.dumps(execution_input) and CARD not in json.dumps(item, default=str)
@@ -331,8 +332,8 @@ def test_two_alerts_finishing_together_mark_the_payment_notified_once(stack):
 def test_record_failure_marks_an_uncommitted_payment_failed_with_the_reason(stack):
     payment = accepted_payment(stack)
     cause = json.dumps({"errorMessage": "invoice 17 is already paid", "errorType": "PaymentRejected"})
-    payment["error"] = {"Error": "PaymentRejected", "Cause": cause}
-    load_handler("record_failure").handler({"payment": payment, "stage": "payment"}, FakeContext())
+    error = {"Error": "PaymentRejected", "Cause": cause}
+    load_handler("record_failure").handler({"payment": payment, "stage": "payment", "error": error}, FakeContext())
     status = load_handler("payment_status").handler(
         api_event("GET", "/payments/x", path_parameters={"PaymentId": payment["paymentId"]}), FakeContext())
     code, body = answer(status)
@@ -343,7 +344,7 @@ def test_record_failure_never_marks_a_paid_payment_failed(stack):
     payment = accepted_payment(stack)
     load_handler("process_payment").handler({"payment": payment}, FakeContext())
     result = load_handler("record_failure").handler(
-        {"payment": {**payment, "error": {"Error": "States.Timeout"}}, "stage": "payment"}, FakeContext())
+        {"payment": payment, "stage": "payment", "error": {"Error": "States.Timeout"}}, FakeContext())
     assert result["recorded"] is False
     assert payments_table().get_item(Key={"PaymentId": payment["paymentId"]})["Item"]["Status"] == "paid"
 
@@ -351,8 +352,8 @@ def test_record_failure_never_marks_a_paid_payment_failed(stack):
 def test_both_alerts_sent_make_the_payment_notified(stack):
     payment = accepted_payment(stack, choices="both")
     load_handler("process_payment").handler({"payment": payment}, FakeContext())
-    assert load_handler("send_email").handler(payment, FakeContext()) == {"email": "sent", "status": "paid"}
-    assert load_handler("send_text").handler(payment, FakeContext()) == {"text": "sent", "status": "notified"}
+    assert load_handler("send_email").handler({"payment": payment, "channel": "email"}, FakeContext()) == {"email": "sent", "status": "paid"}
+    assert load_handler("send_text").handler({"payment": payment, "channel": "text"}, FakeContext()) == {"text": "sent", "status": "notified"}
     code, body = answer(load_handler("payment_status").handler(
         api_event("GET", "/payments/x", path_parameters={"PaymentId": payment["paymentId"]}), FakeContext()))
     assert code == 200 and body["Status"] == "notified"
@@ -365,7 +366,7 @@ def test_a_failed_alert_is_recorded_and_the_payment_stays_paid(stack):
     payment = accepted_payment(stack, choices="email")
     load_handler("process_payment").handler({"payment": payment}, FakeContext())
     error = {"Error": "MessageRejected", "Cause": json.dumps({"errorMessage": "Email address is not verified"})}
-    load_handler("record_failure").handler({"payment": {**payment, "error": error}, "stage": "email"}, FakeContext())
+    load_handler("record_failure").handler({"payment": payment, "stage": "email", "error": error}, FakeContext())
     item = payments_table().get_item(Key={"PaymentId": payment["paymentId"]})["Item"]
     assert item["Status"] == "paid" and item["Notifications"] == {"email": "failed"}
     assert "not verified" in item["NotificationErrors"]["email"]
@@ -405,10 +406,10 @@ def test_start_payment_lines_carry_the_payment_id_and_never_the_card_number(stac
 def test_every_line_of_the_workflows_functions_carries_the_payment_id(stack, log_lines):
     payment = accepted_payment(stack, choices="both")
     load_handler("process_payment").handler({"payment": payment}, FakeContext())
-    load_handler("send_email").handler(payment, FakeContext())
-    load_handler("send_text").handler(payment, FakeContext())
+    load_handler("send_email").handler({"payment": payment, "channel": "email"}, FakeContext())
+    load_handler("send_text").handler({"payment": payment, "channel": "text"}, FakeContext())
     error = {"Error": "Throttled", "Cause": json.dumps({"errorMessage": "try later"})}
-    load_handler("record_failure").handler({"payment": {**payment, "error": error}, "stage": "text"}, FakeContext())
+    load_handler("record_failure").handler({"payment": payment, "stage": "text", "error": error}, FakeContext())
     lines = log_lines()
     assert [line["message"] for line in lines] == [
         "payment_accepted", "payment_committed", "email_sent", "text_sent", "failure_recorded"]
@@ -420,7 +421,7 @@ def test_every_line_of_the_workflows_functions_carries_the_payment_id(stack, log
 def test_record_failure_counts_the_failed_payment_as_emf(stack, metric_documents):
     payment = accepted_payment(stack)
     error = {"Error": "PaymentRejected", "Cause": json.dumps({"errorMessage": "invoice 17 is already paid"})}
-    load_handler("record_failure").handler({"payment": {**payment, "error": error}, "stage": "payment"}, FakeContext())
+    load_handler("record_failure").handler({"payment": payment, "stage": "payment", "error": error}, FakeContext())
     [document] = metric_documents()
     [directive] = document["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "PayprocTest"  # POWERTOOLS_METRICS_NAMESPACE
@@ -434,7 +435,7 @@ def test_a_commit_counts_once_and_a_paid_payment_never_counts_as_failed(stack, m
     process = load_handler("process_payment").handler
     process({"payment": payment}, FakeContext())
     process({"payment": payment}, FakeContext())  # a retry: already paid, commits nothing
-    timeout = {"payment": {**payment, "error": {"Error": "States.Timeout"}}, "stage": "payment"}
+    timeout = {"payment": payment, "stage": "payment", "error": {"Error": "States.Timeout"}}
     assert load_handler("record_failure").handler(timeout, FakeContext())["recorded"] is False
     documents = metric_documents()
     assert [document["_aws"]["CloudWatchMetrics"][0]["Metrics"] for document in documents] == [

@@ -54,9 +54,16 @@ resource "aws_iam_role_policy" "this" {
 }
 
 resource "aws_sfn_state_machine" "this" {
-  name       = var.name
-  role_arn   = aws_iam_role.this.arn
-  definition = templatefile(var.definition_file, var.template_vars)
+  name     = var.name
+  role_arn = aws_iam_role.this.arn
+  definition = templatefile(var.definition_file, merge(var.template_vars, {
+    task_retry = jsonencode([{
+      ErrorEquals     = var.task_retry.errors
+      IntervalSeconds = var.task_retry.interval_seconds
+      MaxAttempts     = var.task_retry.max_attempts
+      BackoffRate     = var.task_retry.backoff_rate
+    }])
+  }))
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.executions.arn}:*"

@@ -4,13 +4,23 @@ variable "name" {
 }
 
 variable "definition_file" {
-  description = "Amazon States Language JSON with $${...} placeholders."
+  description = "Amazon States Language JSON with $${...} placeholders: those of template_vars, and $${task_retry}."
   type        = string
 }
 
 variable "template_vars" {
   description = "Values for the placeholders of the definition."
   type        = map(string)
+}
+
+variable "task_retry" {
+  description = "The definition's $${task_retry}: one Retry list (errors to retry, first interval, attempts, backoff) written once for every task that uses it."
+  type = object({
+    errors           = list(string)
+    interval_seconds = optional(number, 1)
+    max_attempts     = optional(number, 3)
+    backoff_rate     = optional(number, 2)
+  })
 }
 
 variable "function_arns" {
