@@ -43,7 +43,8 @@ find_python() {  # find_python 3.13 -> path of a python3.13 interpreter, from PA
     return 1
 }
 
-pip_quiet() { "$@" --disable-pip-version-check -q 2>&1 | grep -v '^WARNING: Location' || true; }
+# A failed install stops the set-up (pipefail); grep finding nothing to print must not.
+pip_quiet() { "$@" --disable-pip-version-check -q 2>&1 | { grep -v '^WARNING: Location' || true; }; }
 
 # --- project tools -------------------------------------------------------------------------------------------
 tools_python=${PYTHON:-python3}
