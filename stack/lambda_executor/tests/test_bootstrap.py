@@ -1,5 +1,5 @@
-"""The runtime loop (bootstrap.py) driven over its socket exactly as executor.py drives it, plus the runtime
-settings (runtimes.py). Stdlib and pytest only: no LocalStack, runs in a second or two.
+"""The runtime loop (bootstrap.py) driven over its socket exactly as executor.py drives it. Stdlib and pytest
+only: no LocalStack, runs in a second or two.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from localstack_process_executor import bootstrap, runtimes
+from localstack_process_executor import bootstrap
 
 BOOTSTRAP = bootstrap.__file__
 
@@ -210,23 +210,3 @@ def live_members(group: int) -> list[int]:
         if int(fields[2]) == group and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
             members.append(int(stat.parent.name))
     return members
-
-
-def test_runtime_settings(monkeypatch, tmp_path):
-    monkeypatch.setenv("PROCESS_EXECUTOR_RUNTIMES_DIR", str(tmp_path))
-    monkeypatch.setenv("PROCESS_EXECUTOR_RUNTIME_ALIASES", " python3.8=python3.13, python3.9 = python3.12,junk")
-    assert runtimes.aliases() == {"python3.8": "python3.13", "python3.9": "python3.12"}
-    assert runtimes.resolve("python3.8") == "python3.13" and runtimes.resolve("python3.11") == "python3.11"
-    assert runtimes.interpreter("python3.13") == tmp_path / "python3.13" / "bin" / "python"
-    message = runtimes.missing_interpreter_message("python3.13")
-    assert f"{tmp_path}/python3.13/bin/python" in message and "python3.13 -m venv" in message
-    assert "Python functions only" in runtimes.missing_interpreter_message("nodejs20.x")
-    (tmp_path / "python3.13" / "bin").mkdir(parents=True)
-    (tmp_path / "python3.13" / "bin" / "python").touch()
-    assert runtimes.missing_interpreter_message("python3.13") is None
-
-
-def test_runtimes_dir_defaults_under_the_filesystem_root(monkeypatch):
-    monkeypatch.delenv("PROCESS_EXECUTOR_RUNTIMES_DIR", raising=False)
-    monkeypatch.setenv("FILESYSTEM_ROOT", "/srv/stack")
-    assert runtimes.runtimes_dir() == Path("/srv/stack/runtimes")

@@ -46,6 +46,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
         self._env: dict[str, str] = {}
+        self._interpreter: Path | None = None  # the runtime venv's python, chosen at start()
         self._process: subprocess.Popen | None = None
         self._channel: socket.socket | None = None
         self._reader: BinaryIO | None = None
@@ -62,12 +63,13 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             layer.code.prepare_for_execution()
         if not config_.runtime:
             return  # an image function: start() reports it
-        actual = runtimes.resolve(config_.runtime)
-        if actual != config_.runtime:  # once per function version: LocalStack prepares each version once
-            LOG.warning("Lambda %s declares %s and runs on %s (PROCESS_EXECUTOR_RUNTIME_ALIASES)",
-                        function_version.qualified_arn, config_.runtime, actual)
-        if problem := runtimes.missing_interpreter_message(actual):
+        try:
+            choice = runtimes.choose(config_.runtime)
+        except runtimes.RuntimeUnavailable as problem:
             LOG.error("Lambda %s cannot run: %s", function_version.qualified_arn, problem)
+            return
+        if choice.warning:  # once per function version: LocalStack prepares each version once
+            LOG.warning("Lambda %s %s", function_version.qualified_arn, choice.warning)
 
     @classmethod
     def cleanup_version(cls, function_version: FunctionVersion) -> None:
@@ -79,7 +81,11 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             raise StatusErrorException("no runtime", _error("Runtime.InvalidEntrypoint",
                                        "The process executor runs zip functions only (use the docker stack)."))
         code = str(config_.code.get_unzipped_code_location())
-        actual = runtimes.resolve(config_.runtime)
+        try:  # chosen per environment: a runtime installed while the stack runs serves the next cold start
+            choice = runtimes.choose(config_.runtime)
+        except runtimes.RuntimeUnavailable as problem:
+            raise StatusErrorException(str(problem), _error("Runtime.InvalidRuntime", str(problem)))
+        actual, self._interpreter = choice.runtime, runtimes.interpreter(choice.runtime)
         # /opt/python semantics: each layer's python/ (and its site-packages); later layers win, as when AWS
         # unpacks them over each other; the code comes first, the runtime venv's boto3 last.
         layer_dirs = [layer.code.get_unzipped_code_location() / "python" for layer in reversed(config_.layers)]
@@ -87,21 +93,20 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         paths = [code] + [str(p) for d in layer_dirs for p in (d / f"lib/python{version}/site-packages", d)]
         # A fresh environment, not LocalStack's: nothing of its venv (PYTHONPATH, VIRTUAL_ENV...) leaks in.
         # AWS_ENDPOINT_URL comes with env_vars: LocalStack builds it from get_endpoint_from_executor() (loopback).
-        self._env = {"PATH": f"{runtimes.interpreter(actual).parent}:/usr/local/bin:/usr/bin:/bin",
+        self._env = {"PATH": f"{self._interpreter.parent}:/usr/local/bin:/usr/bin:/bin",
                      "LANG": "C.UTF-8", **{k: str(v) for k, v in env_vars.items()},
                      "LAMBDA_TASK_ROOT": code, "PYTHONPATH": os.pathsep.join(paths),
                      "AWS_EXECUTION_ENV": f"AWS_Lambda_{actual}"}
         # The log file is opened O_APPEND so it can be emptied after each invoke while the child writes to it.
         self._log = tempfile.TemporaryFile(prefix=f"lambda-{self.id}-", buffering=0)
         fcntl.fcntl(self._log.fileno(), fcntl.F_SETFL, os.O_APPEND)
+        if choice.fallback:  # in the function's own log too, where its user looks: once per environment
+            self._log.write(f"[WARNING] This function {choice.warning}\n".encode())
         self._spawn()
 
     def _spawn(self) -> None:
-        actual = runtimes.resolve(self.function_version.config.runtime)
-        if problem := runtimes.missing_interpreter_message(actual):
-            raise StatusErrorException(problem, _error("Runtime.InvalidRuntime", problem))
         parent, child = socket.socketpair()
-        command = [str(runtimes.interpreter(actual)), "-u", "-s", BOOTSTRAP, str(child.fileno()), str(os.getpid())]
+        command = [str(self._interpreter), "-u", "-s", BOOTSTRAP, str(child.fileno()), str(os.getpid())]
         try:
             self._process = _SPAWNER.submit(
                 subprocess.Popen, command, env=self._env, cwd=self._env["LAMBDA_TASK_ROOT"],
