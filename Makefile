@@ -49,10 +49,10 @@ test: setup ## every test suite, in parallel workers where they can share the st
 	@stack/offline.sh $(PY) -m tests.run $(ARGS)
 
 test-fast: ## the inner loop: unit tests, then one payment and one upload through the running stack
-	@$(PY) -m pytest -q -n 2 tests/unit $(ARGS) && $(PY) -m pytest -q -m smoke tests/integration $(ARGS)
+	@$(PY) -m pytest -q -n 2 tests/unit stack/lambda_executor/tests $(ARGS) && $(PY) -m pytest -q -m smoke tests/integration $(ARGS)
 
 test-unit: ## the fast tests that need no stack
-	@$(PY) -m pytest -n 2 tests/unit $(ARGS)
+	@$(PY) -m pytest -n 2 tests/unit stack/lambda_executor/tests $(ARGS)
 
 bench: ## benchmarks (not part of the tests); options: make bench BENCH_ARGS='--rows 10000' (python -m bench -h)
 	@$(PY) -m bench $(BENCH_ARGS)

@@ -23,6 +23,7 @@ from tests.support import REPO
 
 STACKCTL = [sys.executable, str(REPO / "stack" / "stackctl.py")]
 DEPLOY = [sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"]
+UNIT_SUITES = ["tests/unit", "stack/lambda_executor/tests"]  # no stack needed
 STACK_SUITES = ["tests/stack", "tests/terraform", "tests/integration", "tests/browser", "tests/reliability",
                 "tests/security"]
 # The stack is idle most of the time a test waits; on two cores three workers keep it busy without starving it.
@@ -55,7 +56,7 @@ def main(extra: list[str]) -> int:
             print(f"==> unit tests, while {'the stack starts and ' if started_here else ''}the deployment is applied",
                   flush=True)
             stack = background.submit(start_and_deploy, started_here)
-            results.append(("unit", *pytest("-n", "2", "tests/unit", *extra, env=env)))
+            results.append(("unit", *pytest("-n", "2", *UNIT_SUITES, *extra, env=env)))
             stack.result()  # a stack that cannot start or deploy ends the run here, with its own error
         env["PAYPROC_DEPLOYED"] = "1"  # tests/conftest.py: read the outputs, do not apply again per worker
         print(f"==> the suites that share the deployment, in {WORKERS} parallel workers", flush=True)
