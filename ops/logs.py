@@ -5,8 +5,9 @@ prefixed with its time and its function, coloured on a terminal.
 
 Powertools' JSON lines are shown as `LEVEL message key=value ...` without the keys every line carries (function
 name, ARN, memory, request ids, ...); metric (EMF) lines as `metrics Name=value`; the workflow's execution events as
-`Type execution error: cause`; anything else as it is. Times are UTC, the line's own time where it has one
-(LocalStack stamps every CloudWatch event of an invocation with the time the invocation ended).
+`Type execution error: cause`; anything else as it is. Lines come in CloudWatch's order, each with its own time
+where it says one, else CloudWatch's, in UTC (LocalStack stamps every event of an invocation with the time the
+invocation ended, so its START line can show a later time than the lines after it).
 
 The log groups come from the deployment's outputs (ops/outputs.py): `function_names` and `workflow_log_group`.
 Credentials and the endpoint are boto3's usual ones (the Makefile points AWS_ENDPOINT_URL at the local stack).
@@ -38,6 +39,7 @@ LATE_MS = 30_000
 BOILERPLATE = {"timestamp", "level", "message", "service", "location", "cold_start", "function_name",
                "function_memory_size", "function_arn", "function_request_id", "correlation_id", "xray_trace_id",
                "sampling_rate", "exception", "exception_name", "stack_trace"}
+CAUSE_CHARS = 300  # of an error's cause; the rest is in the execution's history
 SINCE = re.compile(r"^(\d+)\s*([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Plain ANSI escapes: a few colours and a reset do not need a dependency.
@@ -47,7 +49,7 @@ LEVEL_COLOURS = {"ERROR": "\033[1;31m", "CRITICAL": "\033[1;31m", "WARNING": "\0
 RESET = "\033[0m"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Line:
     """One log event as shown: when, which function (or the workflow), and its readable text (maybe several lines)."""
 
@@ -158,15 +160,20 @@ def readable(message: str) -> str:
             text += "\n" + str(record["exception"]).rstrip()
         return text
     if "execution_arn" in record and "type" in record:
-        return f"{record['type']} {record['execution_arn'].split(':')[-1]} {execution_details(record)}".rstrip()
+        execution = record["execution_arn"].split(":")[-1]
+        return f"{record['type']} {execution} {error_text(record.get('details') or {})}".rstrip()
     return pairs(record)
 
 
-def execution_details(record: dict[str, Any]) -> str:
-    """A workflow log event's error and cause, when it has them."""
-    details = record.get("details") or {}
-    error, cause = details.get("error"), details.get("cause")
-    return ": ".join(str(part) for part in (error, cause) if part)
+def error_text(details: dict[str, Any]) -> str:
+    """A workflow event's `error: cause`, the cause shortened to its errorMessage when it is a Lambda error's JSON
+    (which also holds the stack trace); empty when it has neither."""
+    error, cause = details.get("error"), details.get("cause") or ""
+    try:
+        cause = json.loads(cause).get("errorMessage", cause)
+    except (ValueError, AttributeError):  # a plain sentence (a Fail state's Cause), not JSON
+        pass
+    return ": ".join(str(part) for part in (error, cause) if part)[:CAUSE_CHARS]
 
 
 def line_of(source: str, event: dict[str, Any]) -> Line:
@@ -200,18 +207,19 @@ class Follower:
         self.seen: dict[str, dict[str, int]] = {group: {} for group in groups.values()}  # event id -> its time
 
     def poll(self) -> list[Line]:
-        """The events that arrived since the last poll, oldest first."""
+        """The events that arrived since the last poll in CloudWatch's order: by the time CloudWatch has for each,
+        an invocation's lines in the order written."""
         fresh = []
         for source, group in self.groups.items():
             seen = self.seen[group]
             for event in events(self.logs, group, from_ms(self.since[group])):
                 if event["eventId"] not in seen:
                     seen[event["eventId"]] = event["timestamp"]
-                    fresh.append(line_of(source, event))
+                    fresh.append((event["timestamp"], line_of(source, event)))
             if seen:
                 self.since[group] = max(self.since[group], max(seen.values()) - LATE_MS)
                 self.seen[group] = {id_: ms for id_, ms in seen.items() if ms >= self.since[group]}
-        return sorted(fresh)
+        return [line for _, line in sorted(fresh, key=lambda pair: pair[0])]
 
 
 def use_colour(stream: TextIO, environ: dict[str, str]) -> bool:

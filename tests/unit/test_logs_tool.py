@@ -71,7 +71,8 @@ def test_a_powertools_line_shows_its_level_message_and_own_keys_without_the_cont
     handler({}, LambdaContext())
     [line] = [line for line in logged() if "payment_committed" in line]
     assert "function_arn" in line and "cold_start" in line  # the context was there to leave out
-    assert logs.readable(line) == 'INFO payment_committed PaymentId=3f2a9c invoice_id=7 amount=125.50 card="Visa ending 1111"'
+    assert logs.readable(line) == ('INFO payment_committed PaymentId=3f2a9c invoice_id=7 amount=125.50 '
+                                   'card="Visa ending 1111"')
 
 
 def test_an_exception_shows_its_traceback_under_its_line(logged):
@@ -110,8 +111,19 @@ def test_a_workflow_event_shows_its_type_execution_and_error():
                           "cause": "the payment was not committed; its status says why"}, "previous_event_id": "8",
                           "event_timestamp": "1764464523456",
                           "execution_arn": "arn:aws:states:us-east-1:000000000000:execution:payproc-payment:3f2a9c"})
-    assert logs.readable(message) == "ExecutionFailed 3f2a9c PaymentFailed: the payment was not committed; its status says why"
+    assert logs.readable(message) == ("ExecutionFailed 3f2a9c PaymentFailed: the payment was not committed; its status "
+                                      "says why")
     assert logs.line_of("workflow", event("e", 0, message)).time == dt.datetime(2025, 11, 30, 1, 2, 3, 456000, UTC)
+
+
+def test_a_workflow_event_of_a_failed_function_shows_its_error_message_not_its_stack_trace():
+    cause = json.dumps({"errorMessage": "invoice 7 balance is 9.00, not the 8.00 of this payment",
+                        "errorType": "PaymentRejected", "stackTrace": ['  File "handler.py", line 26, in handler']})
+    message = json.dumps({"id": "7", "type": "LambdaFunctionFailed", "details": {"error": "PaymentRejected",
+                          "cause": cause}, "event_timestamp": "1764464523456",
+                          "execution_arn": "arn:aws:states:us-east-1:000000000000:execution:payproc-payment:3f2a9c"})
+    assert logs.readable(message) == ("LambdaFunctionFailed 3f2a9c PaymentRejected: invoice 7 balance is 9.00, not the "
+                                      "8.00 of this payment")
 
 
 def test_a_line_is_shown_at_the_time_it_was_written_not_when_it_reached_cloudwatch(logged):
@@ -119,7 +131,7 @@ def test_a_line_is_shown_at_the_time_it_was_written_not_when_it_reached_cloudwat
     written = json.loads(logged()[-1])["timestamp"]
     # LocalStack stamps every event of an invocation with the time the invocation ended.
     line = logs.line_of("ingest_bills", event("e", 4102444800000, logged()[-1]))
-    assert logs.stamp(line.time)[:19] == dt.datetime.strptime(written, "%Y-%m-%d %H:%M:%S,%f%z").strftime("%Y-%m-%dT%H:%M:%S")
+    assert line.time == dt.datetime.strptime(written, "%Y-%m-%d %H:%M:%S,%f%z")
     assert logs.line_of("ingest_bills", event("e", 1764464523456, "START RequestId: x")).time == dt.datetime(
         2025, 11, 30, 1, 2, 3, 456000, UTC)
 
@@ -140,6 +152,17 @@ def test_following_shows_each_event_once_oldest_first_across_functions_and_one_t
     stored["/aws/lambda/p-start-payment"].append(event("s4", 9_000, "newest"))
     assert [line.text for line in follower.poll()] == ["arrived after a later one", "newest"]
     assert follower.poll() == []
+
+
+def test_an_invocations_lines_keep_their_order_when_cloudwatch_stamps_them_all_at_its_end(logged):
+    logger.info("payment_accepted")
+    ended = logs.to_ms(dt.datetime.now(UTC)) + 1_000  # LocalStack: the time the invocation ended, for every line
+    stored = {"/aws/lambda/p-start-payment": [event("1", ended, "START RequestId: a"), event("2", ended, logged()[-1]),
+                                              event("3", ended, "END RequestId: a")]}
+    follower = logs.Follower(FakeLogs(stored), {"start_payment": "/aws/lambda/p-start-payment"}, logs.from_ms(0))
+    lines = follower.poll()
+    assert [line.text for line in lines] == ["START RequestId: a", "INFO payment_accepted", "END RequestId: a"]
+    assert lines[1].time < lines[0].time == logs.from_ms(ended)  # each shown at its own time where it has one
 
 
 def test_following_starts_where_asked():
