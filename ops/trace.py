@@ -9,8 +9,9 @@ Payments record as it is now (status and times) and the alerts it says were sent
 and SNS outboxes when the endpoint is a LocalStack (AWS has no outbox to read).
 
 A file: its upload (the object's time), the lines of ingest_bills or salary_files that carry its bucket and key
-(each chunk, the summary), the rejected-rows report next to it and any record of it on the ingest failures queue
-(ops/failures.py), in time order; then the report's first rows.
+(each chunk, the summary) and any record of it on the ingest failures queue (ops/failures.py), in time order; then
+the rejected-rows report next to it, if any, and its first rows. S3 stamps objects to the second, so the upload is
+shown at the start of its second (still before what it caused).
 
 Logs are read from a minute before the payment was created or the file was last uploaded (--since to read from
 elsewhere). Names come from the deployment's outputs (ops/outputs.py); credentials and the endpoint are boto3's.
@@ -31,14 +32,21 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ops import failures
-from ops.logs import Line, as_json, events, line_of, log_groups, parse_since, parse_time, render
+from ops.logs import (
+    CAUSE_CHARS, Line, as_json, error_text, events, line_of, log_groups, parse_since, parse_time, render, stamp,
+)
 from ops.outputs import read_outputs
 
 BEFORE = dt.timedelta(minutes=1)  # logs are read from this long before the payment or upload (clock skew, rounding)
 DEFAULT_SINCE = "1d"  # when there is no payment record or object to start from
-CAUSE_CHARS = 300
 REPORT_ROWS_SHOWN = 5
 FILE_FUNCTIONS = ("ingest_bills", "salary_files")
+
+
+def in_time_order(lines: Iterable[Line]) -> list[Line]:
+    """Oldest first by each step's own time; steps of the same time stay in the order given (S3 and the Payments
+    record stamp to the second)."""
+    return sorted(lines, key=lambda line: line.time)
 
 
 # --- a payment -----------------------------------------------------------------------------------------------------
@@ -55,16 +63,6 @@ def history_text(event: dict[str, Any]) -> str | None:
     if kind.startswith("Execution") or kind.endswith(("Failed", "TimedOut", "Aborted")):
         return f"{kind} {error_text(details)}".rstrip()
     return None
-
-
-def error_text(details: dict[str, Any]) -> str:
-    """`error: cause`, the cause's errorMessage when it is a Lambda error's JSON."""
-    error, cause = details.get("error"), details.get("cause") or ""
-    try:
-        cause = json.loads(cause).get("errorMessage", cause)
-    except (ValueError, AttributeError):
-        pass
-    return ": ".join(str(part) for part in (error, cause) if part)[:CAUSE_CHARS]
 
 
 def execution_lines(sfn: Any, execution_arn: str) -> list[Line]:
@@ -148,11 +146,11 @@ def payment_story(clients: dict[str, Any], outputs: dict[str, Any], payment_id: 
     steps = lines_with(clients["logs"], functions, start, payment_id, {"PaymentId": payment_id})
     steps += execution_lines(clients["stepfunctions"], execution_arn)
     if not item:
-        return [f"payment {payment_id}: no record in {outputs['payments_table']}"], sorted(steps), []
-    heading = (f"payment {payment_id}: invoice {item['InvoiceID']}, {item['Amount']}, {item['CardBrand']} ending "
+        return [f"payment {payment_id}: no record in {outputs['payments_table']}"], in_time_order(steps), []
+    heading = (f"payment {payment_id}: invoice {item['InvoiceID']}, {item['Amount']:.2f}, {item['CardBrand']} ending "
                f"{item['CardLast4']}, alerts {item['Choices']}")
     closing = [f"record  {record_text(item)}", f"alerts  {alerts_text(item, local_outbox(payment_id))}"]
-    return [heading], sorted(steps), closing
+    return [heading], in_time_order(steps), closing
 
 
 # --- a file --------------------------------------------------------------------------------------------------------
@@ -214,13 +212,13 @@ def file_story(clients: dict[str, Any], outputs: dict[str, Any], key: str, bucke
         report = report_rows(s3, name, key)
         if report:
             found, rows = report
-            steps.append(Line(found["LastModified"].astimezone(dt.timezone.utc), "s3",
-                              f"report {key}.rejected.jsonl: {len(rows)} rejected row(s)"))
-            closing += [f"rejected line {row.get('line')}: {row.get('reason')}" for row in rows[:REPORT_ROWS_SHOWN]]
+            closing.append(f"report  s3://{name}/{key}.rejected.jsonl, written {stamp(found['LastModified'])}: "
+                           f"{len(rows)} rejected row(s)")
+            closing += [f"  line {row.get('line')}: {row.get('reason')}" for row in rows[:REPORT_ROWS_SHOWN]]
             if len(rows) > REPORT_ROWS_SHOWN:
-                closing.append(f"... {len(rows) - REPORT_ROWS_SHOWN} more in s3://{name}/{key}.rejected.jsonl")
+                closing.append(f"  ... {len(rows) - REPORT_ROWS_SHOWN} more")
     steps += failure_lines(clients["sqs"], outputs["ingest_failures_queue_url"], (f"{name}/{key}" for name in buckets))
-    return heading, sorted(steps), closing
+    return heading, in_time_order(steps), closing
 
 
 def main(argv: list[str]) -> int:
@@ -247,7 +245,11 @@ def main(argv: list[str]) -> int:
     for step in steps:
         print(render(step, width))
     print("\n".join(closing))
-    return 0 if steps else 1
+    if not steps:
+        print("nothing found in the logs, the execution history or the failure queue (--since to look further back)",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

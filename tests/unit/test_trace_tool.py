@@ -43,7 +43,8 @@ def test_a_failure_says_its_error_and_the_lambda_error_message_of_its_cause():
     assert trace.history_text(failed) == "LambdaFunctionFailed PaymentRejected: invoice 7 is already paid"
     ended = history("ExecutionFailed", "executionFailedEventDetails", error="PaymentFailed",
                     cause="the payment was not committed; its status says why")
-    assert trace.history_text(ended) == "ExecutionFailed PaymentFailed: the payment was not committed; its status says why"
+    assert trace.history_text(ended) == ("ExecutionFailed PaymentFailed: the payment was not committed; its status "
+                                         "says why")
 
 
 def test_the_steps_between_are_left_out():
