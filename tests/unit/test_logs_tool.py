@@ -96,6 +96,7 @@ def test_a_metrics_line_shows_each_metric_and_its_value(capsys):
     handler({}, None)
     [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     assert logs.readable(line) == "metrics RowsIngested=3 RowsRejected=1"
+    assert logs.line_of("ingest_bills", event("e", 0, line)).time == logs.from_ms(json.loads(line)["_aws"]["Timestamp"])
 
 
 def test_a_runtime_traceback_joined_by_carriage_returns_is_shown_on_lines_of_its_own():
