@@ -169,15 +169,25 @@ def test_make_logs_follows_new_lines_until_ctrl_c(api, bill):
                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
     printed: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [printed.put(line) for line in follower.stdout], daemon=True).start()
+    lines: list[str] = []
+
+    def shown(payment_id: str) -> bool:
+        lines.extend(drain(printed))
+        return any(payment_id in line for line in lines)
+
     try:
-        payment_id = api.pay(payment_body(bill(balance="4.75"), Choices="email")).json()["PaymentId"]
-        lines: list[str] = []
-        wait_for(lambda: lines.extend(drain(printed)) or any(payment_id in line for line in lines), timeout=60)
+        # The first may be read by its first look; the second comes after it was shown, so only following shows it.
+        payment_ids = []
+        for balance in ("4.75", "4.80"):
+            payment_ids.append(api.pay(payment_body(bill(balance=balance), Choices="email")).json()["PaymentId"])
+            wait_for(lambda: shown(payment_ids[-1]), timeout=60)
+        assert follower.poll() is None  # still following
     finally:
         os.killpg(follower.pid, signal.SIGINT)  # Ctrl-C, as a terminal sends it to the whole group
         follower.wait(timeout=30)
-    [(_, source, text)] = [step for step in steps("".join(lines)) if payment_id in step[2]]
-    assert source == "start_payment" and text.startswith(f"INFO payment_accepted PaymentId={payment_id} ")
+    for payment_id in payment_ids:
+        [(_, source, text)] = [step for step in steps("".join(lines)) if payment_id in step[2]]
+        assert source == "start_payment" and text.startswith(f"INFO payment_accepted PaymentId={payment_id} ")
     assert "Traceback" not in follower.stderr.read()  # Ctrl-C ends it quietly
     wait_for(lambda: not group_alive(follower.pid), timeout=10)
 
