@@ -48,7 +48,7 @@ redrive: ## replay them once the cause is fixed; each that succeeds leaves the q
 logs: ## follow every function's log and the workflow's until Ctrl-C; FN=start_payment one of them, SINCE=10m (default 5m), ONCE=1 print and exit
 	@$(PY) -m ops.logs $(if $(FN),--function '$(FN)') $(if $(SINCE),--since '$(SINCE)') $(if $(filter 1 yes true,$(ONCE)),--once)
 
-trace: ## one payment's story in order (PAYMENT=<PaymentId>), or an uploaded file's (KEY=bills-due/x.csv, BUCKET= if not ours)
+trace: ## one payment's story in order (PAYMENT=<PaymentId>), or an uploaded file's (KEY=bills-due/x.csv); SINCE=2h to look further back
 	@$(PY) -m ops.trace $(if $(PAYMENT),--payment '$(PAYMENT)') $(if $(KEY),--key '$(KEY)') $(if $(BUCKET),--bucket '$(BUCKET)') $(if $(SINCE),--since '$(SINCE)')
 
 test: setup ## every test suite; starts the stack (and stops it after) if it is not running

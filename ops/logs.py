@@ -182,14 +182,12 @@ def line_of(source: str, event: dict[str, Any]) -> Line:
     return Line(when, source, readable(event["message"]))
 
 
-def events(logs: Any, group: str, start: dt.datetime, end: dt.datetime | None = None,
-           phrase: str | None = None) -> Iterator[dict[str, Any]]:
-    """The group's events from start (to end), every page; with phrase only the events that hold it (CloudWatch's
-    quoted-phrase filter, LocalStack's too). A group not created yet has none."""
+def events(logs: Any, group: str, start: dt.datetime, phrase: str | None = None) -> Iterator[dict[str, Any]]:
+    """The group's events from start, every page; with phrase only the events that hold it (CloudWatch's
+    quoted-phrase filter, LocalStack's too), or all of them when the phrase cannot be one. A group not created yet
+    has none."""
     arguments: dict[str, Any] = {"logGroupName": group, "startTime": to_ms(start)}
-    if end:
-        arguments["endTime"] = to_ms(end)
-    if phrase:
+    if phrase and not any(c in phrase for c in '"\\'):  # JSON escapes these: the phrase would not match
         arguments["filterPattern"] = f'"{phrase}"'
     try:
         for page in logs.get_paginator("filter_log_events").paginate(**arguments):

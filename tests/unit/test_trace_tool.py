@@ -74,6 +74,15 @@ def test_only_the_lines_that_carry_the_payment_id_as_theirs_are_its_story():
         ("send_text", f"INFO text_sent PaymentId={mine}"), ("start_payment", f"INFO payment_accepted PaymentId={mine}")]
 
 
+def test_a_key_holding_a_quote_is_found_although_cloudwatch_cannot_filter_on_it():
+    key = 'bills-due/"final" day.csv'
+    line = json.dumps({"level": "INFO", "message": "ingest_summary", "bucket": "b", "key": key}, ensure_ascii=False)
+    stored = {"/aws/lambda/p-ingest-bills": [event("a", int(AT.timestamp() * 1000), line)]}
+    lines = trace.lines_with(FakeLogs(stored), {"ingest_bills": "/aws/lambda/p-ingest-bills"}, AT, key,
+                             {"bucket": "b", "key": key})
+    assert [line.text for line in lines] == ['INFO ingest_summary bucket=b key="bills-due/\\"final\\" day.csv"']
+
+
 def test_the_record_says_its_status_and_when_it_reached_each_step():
     item = {"Status": "notified", "CreatedAt": "2026-11-30T01:02:03Z", "PaidAt": "2026-11-30T01:02:09Z",
             "NotifiedAt": "2026-11-30T01:02:10Z"}
