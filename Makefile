@@ -11,7 +11,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 PY := .venv/bin/python
 
-.PHONY: help setup up down status deploy destroy seed run failures redrive test test-fast test-unit bench
+.PHONY: help setup up down status deploy destroy seed run failures redrive logs trace test test-fast test-unit bench
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/'
 
@@ -44,6 +44,12 @@ failures: ## list uploads that failed every attempt (the ingest failures queue),
 
 redrive: ## replay them once the cause is fixed; each that succeeds leaves the queue
 	@$(PY) -m ops.failures redrive
+
+logs: ## follow every function's log and the workflow's until Ctrl-C; FN=start_payment one of them, SINCE=10m (default 5m), ONCE=1 print and exit
+	@$(PY) -m ops.logs $(if $(FN),--function '$(FN)') $(if $(SINCE),--since '$(SINCE)') $(if $(filter 1 yes true,$(ONCE)),--once)
+
+trace: ## one payment's story in order (PAYMENT=<PaymentId>), or an uploaded file's (KEY=bills-due/x.csv); SINCE=2h to look further back
+	@$(PY) -m ops.trace $(if $(PAYMENT),--payment '$(PAYMENT)') $(if $(KEY),--key '$(KEY)') $(if $(BUCKET),--bucket '$(BUCKET)') $(if $(SINCE),--since '$(SINCE)')
 
 test: setup ## every test suite, in parallel workers where they can share the stack (tests/run.py); starts the stack (and stops it after) if it is not running
 	@stack/offline.sh $(PY) -m tests.run $(ARGS)

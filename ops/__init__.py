@@ -1,1 +1,2 @@
-"""Operator tools that work the same against the local stack and a real AWS account (`make failures`, `make redrive`)."""
+"""Operator tools that work the same against the local stack and a real AWS account (`make failures`, `make redrive`,
+`make logs`, `make trace`)."""

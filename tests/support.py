@@ -140,6 +140,12 @@ def deploy_with(**variables: str) -> None:
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
+def make(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """A make target as a user runs it, against this stack."""
+    env = {**os.environ, "AWS_ENDPOINT_URL": ENDPOINT}
+    return subprocess.run(["make", "-s", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def unique_invoice_id() -> int:
     """Invoice ids unique across runs against the same stack, so reruns never collide."""
     return int(time.time() * 1000) % 10**11 * 100 + uuid.uuid4().int % 100

@@ -8,22 +8,14 @@ restored, so every attempt fails, as it would on AWS for a file archived before 
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
 import time
 from decimal import Decimal
 
 from ops import failures
-from tests.support import ENDPOINT, REPO, reset_alarms, told_of_alarms, unique_invoice_id, wait_for
+from tests.support import make, reset_alarms, told_of_alarms, unique_invoice_id, wait_for
 
 HEADER = "InvoiceID,CustomerName,Balance,IsProcessed\n"
-
-
-def make(*args: str) -> subprocess.CompletedProcess:
-    """A make target as an operator runs it, against this stack."""
-    env = {**os.environ, "AWS_ENDPOINT_URL": ENDPOINT}
-    return subprocess.run(["make", "-s", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
 
 def failure_records(aws, deployment) -> list[failures.Failure]:
