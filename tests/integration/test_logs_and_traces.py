@@ -60,7 +60,7 @@ def test_a_payments_trace_tells_its_request_execution_functions_record_and_alert
     accepted = position(story, "start_payment", "INFO payment_accepted")
     processing = position(story, "workflow", "ProcessPayment (Task)")
     committed = position(story, "process_payment", "INFO payment_committed")
-    alerting = position(story, "workflow", "SendEmailAndText (Parallel)")
+    alerting = position(story, "workflow", "SendAlerts (Map)")
     emailed, texted = position(story, "send_email", "INFO email_sent"), position(story, "send_text", "INFO text_sent")
     done = position(story, "workflow", "ExecutionSucceeded")
     assert started < processing and accepted < processing < committed < alerting < min(emailed, texted)
@@ -86,7 +86,7 @@ def test_a_refused_payments_trace_says_why_in_its_execution_its_functions_and_it
     story = steps(output)
     rejected = position(story, "process_payment", "INFO payment_rejected")
     failed_task = position(story, "workflow", "LambdaFunctionFailed PaymentRejected: ")
-    recording = position(story, "workflow", "RecordFailure (Task)")
+    recording = position(story, "workflow", "RecordPaymentFailure (Task)")
     recorded = position(story, "record_failure", "INFO failure_recorded")
     ended = position(story, "workflow", "ExecutionFailed PaymentFailed: the payment was not committed")
     assert rejected < failed_task < recording < recorded < ended

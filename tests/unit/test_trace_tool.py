@@ -26,8 +26,8 @@ def history(kind: str, details_key: str | None = None, **details) -> dict:
 def test_each_state_entered_is_named_with_its_kind():
     assert trace.history_text(history("TaskStateEntered", "stateEnteredEventDetails", name="ProcessPayment",
                                       input='{"email": "a@example.com"}')) == "ProcessPayment (Task)"
-    assert trace.history_text(history("ParallelStateEntered", "stateEnteredEventDetails",
-                                      name="SendEmailAndText")) == "SendEmailAndText (Parallel)"
+    assert trace.history_text(history("MapStateEntered", "stateEnteredEventDetails",
+                                      name="SendAlerts")) == "SendAlerts (Map)"
 
 
 def test_the_execution_start_and_end_are_kept_without_their_input_or_output():
