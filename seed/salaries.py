@@ -34,9 +34,6 @@ class SalariesSpec:
     start_id: int = 1
     seed: int | str | None = None
 
-    def month_keys(self) -> list[str]:
-        return [month_key(self.year, month) for month in range(1, self.months + 1)]
-
 
 def month_key(year: int, month: int) -> str:
     return f"{PREFIX}/{year:04d}-{month:02d}.csv"

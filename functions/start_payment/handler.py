@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from botocore.exceptions import ClientError
 
 from payproc import aws
+from payproc.cards import masked
 from payproc.config import get_settings
 from payproc.http import BadRequest, api_handler, error_response, header, json_body, json_response
 from payproc.money import format_money
@@ -94,7 +95,7 @@ def record_payment(request: PaymentRequest, payment_id: str, fingerprint: str, d
                       derived)
     start_workflow(item)
     logger.info("payment_accepted", invoice_id=request.invoice_id, amount=format_money(request.amount),
-                card=f"{request.card.brand} ending {request.card.last4}")
+                card=masked(request.card))
     return json_response(202, accepted_response(payment_id))
 
 

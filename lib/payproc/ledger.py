@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -150,8 +149,3 @@ def alert_already_sent(payments_table: str, payment_id: str, channel: str) -> bo
     """Whether this alert was already sent (a retried step must not send it twice)."""
     item = aws.table(payments_table).get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item") or {}
     return (item.get("Notifications") or {}).get(channel) == SENT
-
-
-def payment_item(payments_table: str, payment_id: str) -> dict[str, Any] | None:
-    """The stored payment record, or None."""
-    return aws.table(payments_table).get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")

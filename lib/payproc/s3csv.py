@@ -44,11 +44,10 @@ class S3ObjectRef:
     key: str
     etag: str | None = None
     version_id: str | None = None
-    size: int | None = None
 
 
 def object_from_record(record: dict[str, Any]) -> S3ObjectRef:
-    """Bucket, URL-decoded key, ETag, version and size of an S3 event notification record."""
+    """Bucket, URL-decoded key, ETag and version of an S3 event notification record."""
     s3 = record["s3"]
     obj = s3["object"]
     # Event keys are URL-encoded with '+' for spaces: "bills-due/2026-11-23 day.csv" arrives as "...23+day.csv".
@@ -57,7 +56,6 @@ def object_from_record(record: dict[str, Any]) -> S3ObjectRef:
         key=urllib.parse.unquote_plus(obj["key"]),
         etag=(obj.get("eTag") or obj.get("etag") or "").strip('"') or None,
         version_id=obj.get("versionId") or None,
-        size=obj.get("size"),
     )
 
 

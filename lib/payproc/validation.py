@@ -114,7 +114,7 @@ def validate_payment_request(body: Mapping[str, Any], today: dt.date, max_wait_s
     billers_name = check("BillersName", _name)
     amount = check("BillingAmount", _required(_payment_amount))
     card = check("CardNumber", _required(summarize_card))
-    expiry = check("ExpiryDate", _required(lambda text: parse_expiry(text, today)))
+    check("ExpiryDate", _required(lambda text: parse_expiry(text, today)))  # checked, never kept
     choices = check("Choices", _choice)
     wants_email = choices in ("email", "both")
     wants_text = choices in ("text", "both")
