@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from payproc import aws
 from payproc.money import format_money
-from payproc.payments import ACCEPTED, FAILED, NOT_SENT, NOTIFIED, PAID, SENT, all_alerts_sent, now_iso
+from payproc.payments import State, all_alerts_sent, now_iso
 from payproc.telemetry import PAYMENTS_FAILED, PAYMENTS_SUCCEEDED, count
 
 TRANSIENT_CODES = frozenset({
@@ -51,12 +51,12 @@ def commit_payment(balance_table: str, payments_table: str, payment_id: str, inv
                 "UpdateExpression": "SET #status = :paid, PaidAt = :now, ExecutionArn = :execution",
                 "ConditionExpression": "#status = :accepted",
                 "ExpressionAttributeNames": {"#status": "Status"},
-                "ExpressionAttributeValues": {":paid": PAID, ":accepted": ACCEPTED, ":now": paid_at,
+                "ExpressionAttributeValues": {":paid": State.PAID, ":accepted": State.ACCEPTED, ":now": paid_at,
                                               ":execution": execution_arn or "unknown"},
             }},
         ])
         count(PAYMENTS_SUCCEEDED)
-        return PAID
+        return State.PAID
     except ClientError as error:
         code = error.response["Error"]["Code"]
         if code in TRANSIENT_CODES:
@@ -74,9 +74,9 @@ def _settle_cancelled(balance_table: str, payments_table: str, payment_id: str, 
     # A retry of a step that already committed finds its own payment paid: that is success, not a rejection.
     payment = aws.table(payments_table).get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")
     status = (payment or {}).get("Status")
-    if status in (PAID, NOTIFIED):
+    if status in (State.PAID, State.NOTIFIED):
         return str(status)
-    if status != ACCEPTED:
+    if status != State.ACCEPTED:
         raise PaymentRejected(f"payment {payment_id} is {status or 'unknown'}, not accepted")
     invoice = aws.table(balance_table).get_item(Key={"InvoiceID": invoice_id}, ConsistentRead=True).get("Item")
     if invoice is None:
@@ -98,7 +98,8 @@ def record_payment_failure(payments_table: str, payment_id: str, reason: str) ->
             UpdateExpression="SET #status = :failed, Reason = :reason, FailedAt = :now",
             ConditionExpression="#status = :accepted",
             ExpressionAttributeNames={"#status": "Status"},
-            ExpressionAttributeValues={":failed": FAILED, ":accepted": ACCEPTED, ":reason": reason, ":now": now_iso()},
+            ExpressionAttributeValues={":failed": State.FAILED, ":accepted": State.ACCEPTED, ":reason": reason,
+                                       ":now": now_iso()},
         )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -115,11 +116,11 @@ def record_alert_sent(payments_table: str, payment_id: str, channel: str) -> str
         Key={"PaymentId": payment_id},
         UpdateExpression="SET Notifications.#channel = :sent",
         ExpressionAttributeNames={"#channel": channel},
-        ExpressionAttributeValues={":sent": SENT},
+        ExpressionAttributeValues={":sent": State.SENT},
         ReturnValues="ALL_NEW",
     )["Attributes"]
     # Parallel alerts each set their own flag atomically; whichever lands second sees both sent.
-    if item.get("Status") != PAID or not all_alerts_sent(item.get("Notifications") or {}):
+    if item.get("Status") != State.PAID or not all_alerts_sent(item.get("Notifications") or {}):
         return str(item.get("Status"))
     try:
         table.update_item(
@@ -127,12 +128,12 @@ def record_alert_sent(payments_table: str, payment_id: str, channel: str) -> str
             UpdateExpression="SET #status = :notified, NotifiedAt = :now",
             ConditionExpression="#status = :paid",
             ExpressionAttributeNames={"#status": "Status"},
-            ExpressionAttributeValues={":notified": NOTIFIED, ":paid": PAID, ":now": now_iso()},
+            ExpressionAttributeValues={":notified": State.NOTIFIED, ":paid": State.PAID, ":now": now_iso()},
         )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
-    return NOTIFIED
+    return State.NOTIFIED
 
 
 def record_alert_failure(payments_table: str, payment_id: str, channel: str, reason: str) -> None:
@@ -141,11 +142,11 @@ def record_alert_failure(payments_table: str, payment_id: str, channel: str, rea
         Key={"PaymentId": payment_id},
         UpdateExpression="SET Notifications.#channel = :failed, NotificationErrors.#channel = :reason",
         ExpressionAttributeNames={"#channel": channel},
-        ExpressionAttributeValues={":failed": NOT_SENT, ":reason": reason},
+        ExpressionAttributeValues={":failed": State.FAILED, ":reason": reason},
     )
 
 
 def alert_already_sent(payments_table: str, payment_id: str, channel: str) -> bool:
     """Whether this alert was already sent (a retried step must not send it twice)."""
     item = aws.table(payments_table).get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item") or {}
-    return (item.get("Notifications") or {}).get(channel) == SENT
+    return (item.get("Notifications") or {}).get(channel) == State.SENT

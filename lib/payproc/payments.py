@@ -7,14 +7,26 @@ import datetime as dt
 import hashlib
 import json
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Mapping
 
 from payproc.cards import card_fingerprint
 from payproc.money import format_money
 from payproc.validation import PaymentRequest
 
-ACCEPTED, PAID, NOTIFIED, FAILED = "accepted", "paid", "notified", "failed"
-SENT, PENDING, NOT_SENT = "sent", "pending", "failed"
+
+
+class State(StrEnum):
+    """A payment's Status (accepted -> paid -> notified, or failed: never committed) and each alert's in its
+    Notifications (pending -> sent, or failed: the payment stays paid)."""
+
+    ACCEPTED = "accepted"
+    PAID = "paid"
+    NOTIFIED = "notified"
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
 PAYMENT_ID_LENGTH = 32
 
 
@@ -61,16 +73,16 @@ def now_iso() -> str:
 
 def accepted_response(payment_id: str) -> dict[str, str]:
     """The 202 body of an accepted payment."""
-    return {"PaymentId": payment_id, "Status": ACCEPTED, "StatusUrl": f"/payments/{payment_id}"}
+    return {"PaymentId": payment_id, "Status": State.ACCEPTED, "StatusUrl": f"/payments/{payment_id}"}
 
 
 def new_payment_item(payment_id: str, request: PaymentRequest, fingerprint: str, created_at: str) -> dict[str, Any]:
     """The Payments record written when a payment is accepted (ledger, status and idempotency record)."""
     notifications = {}
     if request.wants_email():
-        notifications["email"] = PENDING
+        notifications["email"] = State.PENDING
     if request.wants_text():
-        notifications["text"] = PENDING
+        notifications["text"] = State.PENDING
     item: dict[str, Any] = {
         "PaymentId": payment_id,
         "InvoiceID": request.invoice_id,
@@ -79,7 +91,7 @@ def new_payment_item(payment_id: str, request: PaymentRequest, fingerprint: str,
         "CardBrand": request.card.brand,
         "CardLast4": request.card.last4,
         "Choices": request.choices,
-        "Status": ACCEPTED,
+        "Status": State.ACCEPTED,
         "Notifications": notifications,
         "NotificationErrors": {},
         "RequestHash": fingerprint,
@@ -140,7 +152,7 @@ def alert_text(payment: Mapping[str, Any]) -> str:
 
 def all_alerts_sent(notifications: Mapping[str, str]) -> bool:
     """Whether every chosen alert has been sent."""
-    return bool(notifications) and all(state == SENT for state in notifications.values())
+    return bool(notifications) and all(state == State.SENT for state in notifications.values())
 
 
 def failure_reason(error: Mapping[str, Any] | None) -> str:

@@ -5,7 +5,7 @@ tests/integration/test_payments.py, tests/reliability/test_faults.py.)"""
 import json
 import re
 
-from payproc.payments import PENDING, new_payment_item
+from payproc.payments import State, new_payment_item
 from tests.unit.payproc_support import REPO
 
 ASL = REPO / "workflow" / "payment.asl.json"
@@ -86,7 +86,7 @@ def test_every_channel_a_payment_can_choose_has_its_send_function():
             return True
 
     channels = new_payment_item("p", Request(), "f", "now")["Notifications"]
-    assert channels == {"email": PENDING, "text": PENDING}
+    assert channels == {"email": State.PENDING, "text": State.PENDING}
     assert all((REPO / "functions" / f"send_{channel}" / "handler.py").exists() for channel in channels)
 
 
