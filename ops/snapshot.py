@@ -393,7 +393,7 @@ def restore_bucket(s3: Any, bucket: str, index: Path, objects: Path) -> None:
 def list_manifests(folder: Path) -> list[dict]:
     """The manifest of every complete snapshot in the folder, oldest first."""
     manifests = []
-    for path in sorted(folder.glob("*/manifest.json")):
+    for path in sorted(folder.glob("[!.]*/manifest.json")):  # not a .NAME.partial being written
         with contextlib.suppress(OSError, ValueError):
             manifests.append(json.loads(path.read_text()))
     return sorted(manifests, key=lambda manifest: manifest.get("created", ""))

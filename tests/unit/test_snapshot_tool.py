@@ -273,8 +273,10 @@ def test_list_names_each_snapshot_with_its_counts(stores, tmp_path, capsys):
     seed(dynamodb, s3)
     snapshot.save(dynamodb, s3, DEPLOYMENT, tmp_path, "first", ENDPOINT)
     snapshot.save(dynamodb, s3, DEPLOYMENT, tmp_path, "second", ENDPOINT)
+    (tmp_path / ".third.partial").mkdir()  # a save still writing (or killed): not a snapshot
+    (tmp_path / ".third.partial" / "manifest.json").write_text((tmp_path / "second" / "manifest.json").read_text())
     capsys.readouterr()
     assert snapshot.main(["list", "--dir", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines[:2]] == ["first", "second"]
+    assert [line.split()[0] for line in lines] == ["first", "second", "2"]
     assert "deployment unit  63 items, 4 objects" in lines[0]
