@@ -280,14 +280,14 @@ def load_manifest(folder: Path, name: str) -> dict:
 
 
 def verify(path: Path, manifest: dict) -> None:
-    """Every file of the snapshot is what was saved (the manifest's and the indexes' checksums)."""
-    listed = [*manifest["tables"].values(), *manifest["buckets"].values()]
-    expected = {item["file"]: item["sha256"] for item in listed}
-    for saved in manifest["buckets"].values():
-        if (path / saved["file"]).is_file():
-            for line in lines_of(path / saved["file"]):
-                digest = json.loads(line)["sha256"]
-                expected[f"objects/{digest}"] = digest
+    """Every file of the snapshot is what was saved: the manifest's files, then the objects their indexes name."""
+    saved = [*manifest["tables"].values(), *manifest["buckets"].values()]
+    check_files(path, {item["file"]: item["sha256"] for item in saved})
+    check_files(path, {f"objects/{digest}": digest for bucket in manifest["buckets"].values()
+                       for digest in (json.loads(line)["sha256"] for line in lines_of(path / bucket["file"]))})
+
+
+def check_files(path: Path, expected: dict[str, str]) -> None:
     with progress(f"checking {path.name}", "file", total=len(expected)) as bar:
         for file, digest in expected.items():
             if not (path / file).is_file() or sha256_of(path / file) != digest:
@@ -302,7 +302,7 @@ def check_same_deployment(manifest: dict, deployment: Deployment, key_schemas: d
         raise SnapshotError(
             f"snapshot {manifest['name']} is of the deployment named {saved_prefix!r}, but the deployed one is named "
             f"{deployment.name_prefix!r}: restore it into a deployment of that name (NAME_PREFIX={saved_prefix} "
-            "make deploy, with DEPLOY_OUTPUTS for a second one); nothing was changed")
+            "make deploy; with TF_WORKSPACE and DEPLOY_OUTPUTS for one beside this one); nothing was changed")
     for file, saved in manifest["tables"].items():
         if key_schemas.get(file) != saved["key_schema"]:
             raise SnapshotError(f"table {saved['name']}'s key is now {key_schemas.get(file)}, the snapshot's is "

@@ -202,6 +202,7 @@ def test_writes_that_stay_unprocessed_fail_by_name(monkeypatch):
     ("other prefix", "deployment named 'unit'"),
     ("not deployed", "make deploy"),
     ("damaged", "is damaged"),
+    ("damaged index", "is damaged"),
     ("other key", "cannot be restored"),
 ])
 def test_bad_input_says_what_to_do_and_changes_nothing(stores, tmp_path, case, message):
@@ -218,6 +219,8 @@ def test_bad_input_says_what_to_do_and_changes_nothing(stores, tmp_path, case, m
         dynamodb.delete_table(TableName=DEPLOYMENT.tables["salary"])
     elif case == "damaged":
         next((tmp_path / "s" / "objects").iterdir()).write_bytes(b"not what was saved")
+    elif case == "damaged index":
+        (tmp_path / "s" / "buckets" / "bills.jsonl").write_text("{not json")
     elif case == "other key":
         manifest_path = tmp_path / "s" / "manifest.json"
         manifest = json.loads(manifest_path.read_text())
