@@ -11,7 +11,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 PY := .venv/bin/python
 
-.PHONY: help setup up down status deploy destroy seed run failures redrive logs trace test test-fast test-unit bench
+.PHONY: help setup up down status deploy destroy seed run failures redrive logs trace snapshot restore test test-fast test-unit bench
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/'
 
@@ -50,6 +50,12 @@ logs: ## follow every function's log and the workflow's until Ctrl-C; FN=start_p
 
 trace: ## one payment's story in order (PAYMENT=<PaymentId>), or an uploaded file's (KEY=bills-due/x.csv); SINCE=2h to look further back
 	@$(PY) -m ops.trace $(if $(PAYMENT),--payment '$(PAYMENT)') $(if $(KEY),--key '$(KEY)') $(if $(BUCKET),--bucket '$(BUCKET)') $(if $(SINCE),--since '$(SINCE)')
+
+snapshot: ## save the deployment's tables and data buckets: make snapshot NAME=x (without NAME: list the snapshots)
+	@$(PY) -m ops.snapshot $(if $(NAME),save "$(NAME)",list)
+
+restore: ## put snapshot NAME back, exactly, e.g. after make down && make up && make deploy: make restore NAME=x
+	@$(PY) -m ops.snapshot restore "$(NAME)"
 
 test: setup ## every test suite, in parallel workers where they can share the stack (tests/run.py); starts the stack (and stops it after) if it is not running
 	@stack/offline.sh $(PY) -m tests.run $(ARGS)

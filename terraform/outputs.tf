@@ -92,3 +92,8 @@ output "business_metrics" {
   description = "Where the business metrics (PaymentsFailed, PaymentsSucceeded, RowsRejected, RowsIngested) are: the CloudWatch namespace and the one dimension."
   value       = { namespace = var.metrics_namespace, dimensions = { service = var.name_prefix } }
 }
+
+output "name_prefix" {
+  description = "The deployment's name prefix (var.name_prefix): every resource's name starts with it."
+  value       = var.name_prefix
+}

@@ -6,6 +6,8 @@ import contextlib
 import json
 import os
 import re
+import shutil
+import socket
 import sys
 import subprocess
 import time
@@ -144,6 +146,37 @@ def make(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """A make target as a user runs it, against this stack."""
     env = {**os.environ, "AWS_ENDPOINT_URL": ENDPOINT}
     return subprocess.run(["make", "-s", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def separate_checkout(target: Path) -> Path:
+    """A copy of this checkout's working tree (uncommitted changes included) at target, sharing its installed tools
+    (.venv, .stack's venvs and runtimes, DynamoDB Local, the layer's packages) so that `make setup` there has nothing
+    to install. stackctl keeps one stack per checkout (bench/README.md), so a test that stops and starts a stack does
+    it in such a copy, on a port of its own, and leaves this checkout's stack alone."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, check=True).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (REPO / name).is_file():  # not a tracked file deleted meanwhile
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, target / name)
+    (target / ".venv").symlink_to(REPO / ".venv")
+    stack = target / ".stack"
+    (stack / "root").mkdir(parents=True)
+    for shared in ("venv", "runtimes", "npm", "checkov", "provider-schemas"):
+        (stack / shared).symlink_to(REPO / ".stack" / shared)
+    (stack / "root" / "usr").symlink_to(REPO / ".stack" / "root" / "usr")  # LocalStack's packages: DynamoDB Local, Java
+    for done in (REPO / ".stack").glob(".done-*"):  # make setup's record of what is installed
+        shutil.copy2(done, stack / done.name)
+    # Not shared: .stack/terraform (its CLI config names the checkout's own paths; make setup writes it in seconds).
+    shutil.copytree(REPO / "build" / "cache", target / "build" / "cache", symlinks=True)
+    return target
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def unique_invoice_id() -> int:
