@@ -77,7 +77,7 @@ def test_ready_then_invokes_reuse_the_process(child):
             calls.append(event)
             return {"pid": os.getpid(), "calls": len(calls), "event": event}
         """)
-    assert c.receive() == {"ready": True}
+    assert c.receive() == {"ready": True, "debugger": False}
     assert c.invoke({"n": 1}) == (True, {"pid": c.process.pid, "calls": 1, "event": {"n": 1}})
     assert c.invoke({"n": 2})[1]["calls"] == 2
     assert c.close() == 0

@@ -3,6 +3,7 @@
 plugin.py     the entry point LocalStack finds (LAMBDA_RUNTIME_EXECUTOR=process)
 executor.py   runs inside LocalStack: one child process per execution environment
 runtimes.py   which interpreter runs a function (runtime venvs, aliases, fallback to a newer one)
+debugger.py   which function waits for a debugpy client, on which port, with which debugpy
 bootstrap.py  runs inside the child, on the function's runtime venv: imports the handler, runs invokes
 emf.py        turns the embedded-metric-format lines of an invoke's output into metrics, as CloudWatch Logs does
 """

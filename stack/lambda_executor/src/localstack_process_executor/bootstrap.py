@@ -1,8 +1,9 @@
 """The runtime loop inside one execution environment's process (stdlib only: it runs on the runtime venv).
 
-Started as `python -u -s bootstrap.py <socket fd> <parent pid>` with the function's environment. It talks to
-executor.py over that inherited Unix socket, one JSON object per line:
-  out, once:       {"ready": true}  or  {"error": <AWS error body>} (handler not importable; then it exits)
+Started as `python -u -s bootstrap.py <socket fd> <parent pid> [<debugpy dir> <port>]` with the function's
+environment. It talks to executor.py over that inherited Unix socket, one JSON object per line:
+  out, once:       {"ready": true, "debugger": bool}  or  {"error": <AWS error body>} (handler not importable; then it
+                   exits); "debugger": a debugpy client attached before the handler was imported
   in, per invoke:  {"id", "arn", "payload", "trace", "deadline_ms"}
   out, per invoke: {"ok": bool, "body": <the response or AWS error body, as a JSON string>}
 stdout/stderr go to a log file the executor reads, so print() and logging need no protocol.
@@ -128,7 +129,26 @@ def die_with_parent(parent_pid: int) -> None:
         end_group()
 
 
-def serve(channel: socket.socket, handler_spec: str) -> None:
+def attach_debugger(debugpy_dir: str, port: int) -> bool:
+    """Listen for a debugpy client on loopback and return once one has attached and sent its breakpoints, so the
+    handler's module-level code stops at them too. False when the port is taken, e.g. by another environment of the
+    same function: this one then runs without the debugger."""
+    sys.path.append(debugpy_dir)  # last: the function's own packages still win
+    import debugpy
+
+    try:
+        debugpy.listen(("127.0.0.1", port))
+    except RuntimeError as exc:  # how debugpy reports a taken port
+        sys.path.remove(debugpy_dir)
+        print(f"[debugger] cannot listen on 127.0.0.1:{port} ({exc}): this environment runs without the debugger",
+              file=sys.stderr)
+        return False
+    print(f"[debugger] waiting for a debugpy client on 127.0.0.1:{port}", file=sys.stderr)
+    debugpy.wait_for_client()
+    return True
+
+
+def serve(channel: socket.socket, handler_spec: str, debugger: tuple[str, int] | None) -> None:
     reader = channel.makefile("rb")
 
     def send(message: dict[str, Any]) -> None:
@@ -136,6 +156,7 @@ def serve(channel: socket.socket, handler_spec: str) -> None:
         sys.stderr.flush()
         channel.sendall(json.dumps(message).encode() + b"\n")
 
+    debugged = attach_debugger(*debugger) if debugger else False
     try:
         handler = load_handler(handler_spec)
     except InitError as exc:
@@ -144,7 +165,7 @@ def serve(channel: socket.socket, handler_spec: str) -> None:
     except Exception as exc:  # module code raised at import: AWS reports that exception itself
         send({"error": error_body(exc, "")})
         return
-    send({"ready": True})
+    send({"ready": True, "debugger": debugged})
     for line in reader:  # ends when the executor closes the socket (stop, or LocalStack gone)
         ok, body = invoke(handler, json.loads(line))
         send({"ok": ok, "body": body})
@@ -156,9 +177,10 @@ def main() -> None:
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
         del sys.path[0]
     fd, parent_pid = int(sys.argv[1]), int(sys.argv[2])
+    debugger = (sys.argv[3], int(sys.argv[4])) if len(sys.argv) > 4 else None
     die_with_parent(parent_pid)
     sys.argv = sys.argv[:1]
-    serve(socket.socket(fileno=fd), os.environ["_HANDLER"])
+    serve(socket.socket(fileno=fd), os.environ["_HANDLER"], debugger)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -21,13 +22,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import psutil
 from localstack import config
 from localstack.aws.connect import connect_to
 from localstack.services.lambda_.invocation.executor_endpoint import NAMESPACE, StatusErrorException
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 
-from localstack_process_executor import emf, runtimes
+from localstack_process_executor import debugger, emf, runtimes
 
 LOG = logging.getLogger(__name__)
 BOOTSTRAP = str(Path(__file__).with_name("bootstrap.py"))
@@ -36,6 +38,8 @@ LOOPBACK = "127.0.0.1"
 # PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, and LocalStack starts environments from
 # short-lived request threads. So every child is forked by this one long-lived thread.
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="process-executor-spawn")
+# How often an invoke past its timeout checks whether the debugger client is still attached.
+DEBUGGER_CHECK_S = 1.0
 
 
 def _error(error_type: str, message: str) -> bytes:
@@ -51,6 +55,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self._channel: socket.socket | None = None
         self._reader: BinaryIO | None = None
         self._log: BinaryIO | None = None  # closed with this object, never under a running invoke
+        self._debugger_port: int | None = None  # set while this environment's process holds the debugger
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -106,7 +111,11 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
 
     def _spawn(self) -> None:
         parent, child = socket.socketpair()
-        command = [str(self._interpreter), "-u", "-s", BOOTSTRAP, str(child.fileno()), str(os.getpid())]
+        debug_arguments = self._debugger_arguments()
+        # Frozen standard-library modules would make debugpy miss breakpoints there (and warn in every function log).
+        debug_options = ["-X", "frozen_modules=off"] if debug_arguments else []
+        command = [str(self._interpreter), "-u", "-s", *debug_options, BOOTSTRAP, str(child.fileno()), str(os.getpid()),
+                   *debug_arguments]
         try:
             self._process = _SPAWNER.submit(
                 subprocess.Popen, command, env=self._env, cwd=self._env["LAMBDA_TASK_ROOT"],
@@ -124,6 +133,23 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             LOG.warning("Lambda %s failed to start: %s\n%s", self.function_version.qualified_arn, body,
                         self._take_logs())
             raise StatusErrorException("Environment startup failed", body)
+        self._debugger_port = debugger.port() if hello.get("debugger") else None
+        if debug_arguments and not self._debugger_port:
+            LOG.warning("Lambda %s: 127.0.0.1:%d is taken (another environment of it holds the debugger): this "
+                        "environment runs without the debugger", self.function_version.qualified_arn, debugger.port())
+
+    def _debugger_arguments(self) -> list[str]:
+        """bootstrap.py's debugpy folder and port when this function is the one to debug (DEBUG_FUNCTION)."""
+        if not debugger.wanted(self.function_version.id.function_name):
+            return []
+        folder = debugger.debugpy_dir(self._interpreter)
+        if not folder.is_dir():
+            LOG.error("Lambda %s cannot wait for a debugger: no debugpy in %s (run `make setup`)",
+                      self.function_version.qualified_arn, folder)
+            return []
+        LOG.warning("Lambda %s waits for a debugpy client on 127.0.0.1:%d before it starts (DEBUG_FUNCTION)",
+                    self.function_version.qualified_arn, debugger.port())
+        return [str(folder), str(debugger.port())]
 
     def stop(self) -> None:
         self._kill()
@@ -156,6 +182,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self._send({"id": request_id, "arn": payload["invoked-function-arn"], "payload": payload["payload"],
                         "trace": payload.get("trace-id"), "deadline_ms": time.time() * 1000 + timeout * 1000})
             self._channel.settimeout(timeout)
+            if self._debugger_port:
+                self._await_reply_while_debugged(timeout)
             reply = self._receive()
         except TimeoutError:
             self._kill()
@@ -171,6 +199,32 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             body = self._exit_error(request_id, -signal.SIGKILL if code is None else code)
             return self._result(request_id, body, True, self._take_logs(), started)
         return self._result(request_id, reply["body"].encode(), not reply["ok"], self._take_logs(), started)
+
+    def _await_reply_while_debugged(self, timeout: float) -> None:
+        """Return once the reply can be read. Past the function's timeout, keep waiting while a debugger client is
+        attached (its user may sit on a breakpoint); TimeoutError once none is."""
+        waited = timeout
+        while not select.select([self._channel], [], [], waited)[0]:
+            if not self._debugger_client_attached():
+                raise TimeoutError
+            waited = DEBUGGER_CHECK_S
+
+    def _debugger_client_attached(self) -> bool:
+        """Whether a client is connected to the debugpy adapter of this environment: the process that listens on the
+        debugger port. debugpy starts it as a daemon (it ends with the debuggee), so it is found by its command line,
+        `.../debugpy/adapter --for-server ... --port <port>`. psutil comes with LocalStack and, unlike a system-wide
+        socket listing, needs no root on macOS."""
+        port = self._debugger_port
+        for process in psutil.process_iter(["cmdline"]):
+            command = " ".join(process.info["cmdline"] or [])
+            if "debugpy" not in command or "--for-server" not in command or f"--port {port} " not in command + " ":
+                continue
+            try:
+                return any(connection.status == psutil.CONN_ESTABLISHED and connection.laddr.port == port
+                           for connection in process.net_connections(kind="tcp"))
+            except psutil.Error:  # gone meanwhile
+                return False
+        return False
 
     def _result(self, request_id: str, body: bytes, is_error: bool, logs: str, started: float) -> InvocationResult:
         # The START/END/REPORT lines AWS writes around each invoke's output in CloudWatch Logs.
