@@ -1,6 +1,7 @@
 # Every entry point of the project. `make` alone lists them.
 #   STACK=auto|docker|embedded   how LocalStack runs (auto: docker when a Docker engine answers)
 #   LOCALSTACK_PORT=4566         the stack's port on 127.0.0.1
+#   DEBUG_FUNCTION=<name>        `make up`: that function waits for a debugpy client on 127.0.0.1:DEBUG_PORT (5678)
 SHELL := /bin/bash
 STACK ?= auto
 LOCALSTACK_PORT ?= 4566

@@ -3,7 +3,9 @@
     python stack/stackctl.py up|down|status [--mode auto|docker|embedded]
 
 Standard library only, so it runs before any venv exists. Settings come from the environment:
-LOCALSTACK_PORT (default 4566) and STACK (auto: docker when a Docker engine answers, else embedded).
+LOCALSTACK_PORT (default 4566) and STACK (auto: docker when a Docker engine answers, else embedded);
+DEBUG_FUNCTION=<name> (embedded only; auto then means embedded) makes that function wait for a debugpy client on
+127.0.0.1:DEBUG_PORT (default 5678), see the README's "Debugging a function".
 """
 
 from __future__ import annotations
@@ -57,6 +59,21 @@ def embedded_environment(port: int) -> dict[str, str]:
         # Provider 3.39 (offline Terraform) only knows python3.8; such functions run on what AWS will run.
         "PROCESS_EXECUTOR_RUNTIME_ALIASES": os.environ.get("PROCESS_EXECUTOR_RUNTIME_ALIASES", "python3.8=python3.13"),
         **{name: os.environ.get(name, value) for name, value in FAST_FAILURE_SETTINGS.items()},
+        **debugger_settings(),
+    }
+
+
+def debugger_settings() -> dict[str, str]:
+    """The executor's settings for DEBUG_FUNCTION (stack/lambda_executor, debugger.py); none without it."""
+    function = os.environ.get("DEBUG_FUNCTION")
+    if not function:
+        return {}
+    return {
+        "PROCESS_EXECUTOR_DEBUG_FUNCTION": function,
+        "PROCESS_EXECUTOR_DEBUG_PORT": os.environ.get("DEBUG_PORT") or "5678",
+        # The environment starts only once a client has attached (and module-level code may sit on a breakpoint):
+        # LocalStack's 20 s start-up limit would end it first.
+        "LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT": os.environ.get("LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT") or "3600",
     }
 
 
@@ -109,7 +126,10 @@ def read_state() -> dict | None:
 
 def write_state(mode: str, port: int, pid: int | None) -> None:
     STACK_DIR.mkdir(exist_ok=True)
-    STATE_FILE.write_text(json.dumps({"mode": mode, "port": port, "pid": pid}))
+    debugging = debugger_settings() if mode == "embedded" else {}
+    STATE_FILE.write_text(json.dumps({"mode": mode, "port": port, "pid": pid,
+                                      "debug_function": debugging.get("PROCESS_EXECUTOR_DEBUG_FUNCTION"),
+                                      "debug_port": debugging.get("PROCESS_EXECUTOR_DEBUG_PORT")}))
 
 
 def stack_is_running(state: dict) -> bool:
@@ -221,6 +241,10 @@ def up_docker(port: int) -> None:
 
 
 def choose_mode(requested: str) -> str:
+    if os.environ.get("DEBUG_FUNCTION"):
+        if requested == "docker":
+            sys.exit("stackctl: DEBUG_FUNCTION works with the embedded stack only (make up STACK=embedded)")
+        return "embedded"  # the one mode whose Lambda processes we start, so the one that can wait for a debugger
     if requested in ("docker", "embedded"):
         return requested
     return "docker" if docker_engine_answers() else "embedded"
@@ -229,6 +253,10 @@ def choose_mode(requested: str) -> str:
 def cmd_up(args: argparse.Namespace) -> None:
     state = read_state()
     if state and stack_is_running(state):
+        wanted, running = os.environ.get("DEBUG_FUNCTION"), state.get("debug_function")
+        if wanted and wanted != running:  # LocalStack reads it once, at start-up
+            sys.exit(f"stackctl: the running stack was started with DEBUG_FUNCTION={running or ''}: "
+                     f"`make down` first, then `make up DEBUG_FUNCTION={wanted}` and `make deploy`")
         print(f"stack already up: {state['mode']} at http://{HOST}:{state['port']}")
         return
     if state and state["mode"] == "embedded":
@@ -260,6 +288,8 @@ def cmd_status(_: argparse.Namespace) -> None:
     used = {name: services.get(name, "?") for name in SERVICES.split(",")}
     pid = f", pid {state['pid']}" if state["pid"] else ""
     print(f"stack: running, mode {state['mode']}{pid}, endpoint http://{HOST}:{state['port']}")
+    if state.get("debug_function"):
+        print(f"debugger: {state['debug_function']} waits for a debugpy client on {HOST}:{state['debug_port']}")
     print("services: " + ", ".join(f"{name} {status}" for name, status in used.items()))
 
 
