@@ -1,0 +1,213 @@
+"""The debugger switch (`make up DEBUG_FUNCTION=<name>`, embedded stack) as an IDE meets it: a Debug Adapter Protocol
+client attaches to the function's debugpy, stops at a breakpoint in the handler's module-level code and one in the
+handler, sits there past the function's timeout, continues, and the invoke completes normally.
+
+LocalStack reads the switch when it starts, so this suite starts a stack of its own with it: stackctl's embedded
+settings, on free ports, with its files in a temporary folder, beside whatever stack the checkout runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from unittest import mock
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from tests.support import REPO, wait_for
+
+sys.path.insert(0, str(REPO / "stack"))
+import stackctl  # noqa: E402
+
+RUN = uuid.uuid4().hex[:8]
+ROLE_ARN = "arn:aws:iam::000000000000:role/debugger-test"  # LocalStack does not enforce IAM
+TIMEOUT_S = 2  # the function's timeout, which the breakpoint outlasts
+HANDLER = """\
+import time
+
+LOADED_AT = time.time()  # module level
+
+
+def handler(event, context):
+    total = event["a"] + event["b"]  # in the handler
+    return {"total": total, "loaded_at": LOADED_AT}
+"""
+
+
+def line_of(marker: str) -> int:
+    return next(number for number, line in enumerate(HANDLER.splitlines(), 1) if marker in line)
+
+
+class DapClient:
+    """Just enough of the Debug Adapter Protocol (JSON messages framed by Content-Length, over TCP) to drive debugpy as
+    VS Code does. Our own: PyPI has no maintained DAP client, and this is all of it that an attach needs."""
+
+    def __init__(self, port: int) -> None:
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=60)  # a silent adapter fails the test
+        self.reader = self.socket.makefile("rb")
+        self.seq = 0
+        self.unclaimed: list[dict] = []
+
+    def send(self, command: str, **arguments) -> int:
+        self.seq += 1
+        body = json.dumps({"seq": self.seq, "type": "request", "command": command, "arguments": arguments}).encode()
+        self.socket.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        return self.seq
+
+    def request(self, command: str, **arguments) -> dict:
+        return self.response(self.send(command, **arguments))
+
+    def response(self, seq: int) -> dict:
+        message = self.next(lambda m: m["type"] == "response" and m["request_seq"] == seq)
+        assert message["success"], message
+        return message.get("body", {})
+
+    def event(self, name: str) -> dict:
+        return self.next(lambda m: m["type"] == "event" and m["event"] == name).get("body", {})
+
+    def next(self, wanted) -> dict:
+        """The first message, read earlier or now, that `wanted` accepts; the others stay for later calls."""
+        for message in self.unclaimed:
+            if wanted(message):
+                self.unclaimed.remove(message)
+                return message
+        while True:
+            length = None
+            while header := self.reader.readline().strip():
+                name, _, value = header.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            assert length is not None, "the debug adapter closed the connection"
+            message = json.loads(self.reader.read(length))
+            if wanted(message):
+                return message
+            self.unclaimed.append(message)
+
+    def stopped_at(self) -> tuple[int, str, int]:
+        """Wait for the debuggee to stop; its thread, and the file and line of the top frame."""
+        stopped = self.event("stopped")
+        frame = self.request("stackTrace", threadId=stopped["threadId"], startFrame=0, levels=1)["stackFrames"][0]
+        return stopped["threadId"], frame["source"]["path"], frame["line"]
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def zipped(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def debug_stack(tmp_path_factory):
+    """An embedded stack started as `make up DEBUG_FUNCTION=start_payment DEBUG_PORT=<port>` would start it:
+    {"lambda": client, "debug_port": port}."""
+    port, debug_port = free_port(), free_port()
+    root = tmp_path_factory.mktemp("debug-stack")
+    with mock.patch.dict(os.environ, {"DEBUG_FUNCTION": "start_payment", "DEBUG_PORT": str(debug_port)}):
+        environment = {**stackctl.embedded_environment(port), "FILESYSTEM_ROOT": str(root)}
+    log_path = root / "localstack.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([str(stackctl.STACK_DIR / "venv" / "bin" / "python"), "-m", "localstack.runtime.main"],
+                                   cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: process.poll() is not None
+                 or (stackctl.health(port) or {}).get("services", {}).get("lambda") in ("available", "running"), 90)
+        assert process.poll() is None, log_path.read_text()[-3000:]
+        session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+        # An invoke lasts as long as the test sits on breakpoints; boto3 must neither give up nor retry it.
+        patient = Config(read_timeout=300, retries={"max_attempts": 0})
+        yield {"lambda": session.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", config=patient),
+               "debug_port": debug_port}
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)  # LocalStack stops its Lambda processes, their debugpy with them
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def invoke(lam, name: str, event: dict) -> tuple[dict, dict, str]:
+    """(the raw boto3 response, its decoded payload, the tail of its log)"""
+    response = lam.invoke(FunctionName=name, Payload=json.dumps(event).encode(), LogType="Tail")
+    return response, json.loads(response["Payload"].read()), base64.b64decode(response["LogResult"]).decode()
+
+
+def test_a_client_stops_at_breakpoints_past_the_timeout_and_the_invoke_completes(debug_stack, tmp_path):
+    lam, debug_port = debug_stack["lambda"], debug_stack["debug_port"]
+    working_tree = tmp_path / "start_payment"  # the function's folder as the user edits it
+    working_tree.mkdir()
+    (working_tree / "handler.py").write_text(HANDLER)
+    # Deployed under a prefix, as Terraform names it (payproc-start-payment): DEBUG_FUNCTION gave the short name.
+    name = f"dbg{RUN}-start-payment"
+    lam.create_function(FunctionName=name, Runtime="python3.13", Role=ROLE_ARN, Handler="handler.handler",
+                        Code={"ZipFile": zipped({"handler.py": HANDLER})}, Timeout=TIMEOUT_S)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    # Not a `with` block: a failing test must not wait for an invoke that may be waiting for a debugger.
+    pool = ThreadPoolExecutor(1)
+    dap = None
+    try:
+        first = pool.submit(invoke, lam, name, {"a": 2, "b": 3})
+        dap = wait_for(lambda: _connect(debug_port), timeout=60)  # the invoke starts the environment, which listens
+        dap.request("initialize", clientID="payproc-tests", adapterID="debugpy", pathFormat="path",
+                    linesStartAt1=True, columnsStartAt1=True)
+        # As the README's launch.json: the process runs the deployed copy, whose folder is its working directory.
+        attach = dap.send("attach", pathMappings=[{"localRoot": str(working_tree), "remoteRoot": "."}])
+        dap.event("initialized")
+        dap.request("setBreakpoints", source={"path": str(working_tree / "handler.py")},
+                    breakpoints=[{"line": line_of("# module level")}, {"line": line_of("# in the handler")}])
+        dap.request("configurationDone")
+        dap.response(attach)
+
+        thread, path, line = dap.stopped_at()
+        assert (path, line) == (str(working_tree / "handler.py"), line_of("# module level"))
+        dap.request("continue", threadId=thread)
+        thread, path, line = dap.stopped_at()
+        assert (path, line) == (str(working_tree / "handler.py"), line_of("# in the handler"))
+        stopped = time.monotonic()
+
+        # Meanwhile a second invoke needs a second environment: the port is taken, so it runs undebugged.
+        response, result, log = invoke(lam, name, {"a": 1, "b": 1})
+        assert "FunctionError" not in response and result["total"] == 2, result
+        assert "runs without the debugger" in log
+
+        time.sleep(max(0.0, TIMEOUT_S + 1 - (time.monotonic() - stopped)))  # on the breakpoint past the timeout
+        dap.request("continue", threadId=thread)
+        response, result, _ = first.result(timeout=60)
+        assert "FunctionError" not in response, result
+        assert result["total"] == 5
+    finally:
+        if dap:
+            dap.close()
+        pool.shutdown(wait=False, cancel_futures=True)
+        lam.delete_function(FunctionName=name)
+
+
+def _connect(port: int) -> DapClient | None:
+    try:
+        return DapClient(port)
+    except ConnectionRefusedError:
+        return None
