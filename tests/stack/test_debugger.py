@@ -35,19 +35,30 @@ RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/debugger-test"  # LocalStack does not enforce IAM
 TIMEOUT_S = 2  # the function's timeout, which the breakpoint outlasts
 HANDLER = """\
-import time
+from shared import sums
 
-LOADED_AT = time.time()  # module level
+LOADED_AT = sums.now()  # module level
 
 
 def handler(event, context):
-    total = event["a"] + event["b"]  # in the handler
+    total = sums.add(event["a"], event["b"])  # in the handler
     return {"total": total, "loaded_at": LOADED_AT}
+"""
+LAYER_MODULE = """\
+import time
+
+
+def now():
+    return time.time()
+
+
+def add(a, b):
+    return a + b  # in the layer
 """
 
 
-def line_of(marker: str) -> int:
-    return next(number for number, line in enumerate(HANDLER.splitlines(), 1) if marker in line)
+def line_of(source: str, marker: str) -> int:
+    return next(number for number, line in enumerate(source.splitlines(), 1) if marker in line)
 
 
 class DapClient:
@@ -84,16 +95,23 @@ class DapClient:
                 self.unclaimed.remove(message)
                 return message
         while True:
-            length = None
-            while header := self.reader.readline().strip():
-                name, _, value = header.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            assert length is not None, "the debug adapter closed the connection"
-            message = json.loads(self.reader.read(length))
+            try:
+                message = self.read()
+            except TimeoutError:
+                sent = [m.get("event") or m.get("command") for m in self.unclaimed]
+                raise AssertionError(f"the debug adapter sent nothing awaited within 60 s, only {sent}") from None
             if wanted(message):
                 return message
             self.unclaimed.append(message)
+
+    def read(self) -> dict:
+        length = None
+        while header := self.reader.readline().strip():
+            name, _, value = header.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        assert length is not None, "the debug adapter closed the connection"
+        return json.loads(self.reader.read(length))
 
     def stopped_at(self) -> tuple[int, str, int]:
         """Wait for the debuggee to stop; its thread, and the file and line of the top frame."""
@@ -122,15 +140,15 @@ def zipped(files: dict[str, str]) -> bytes:
 @pytest.fixture(scope="module")
 def debug_stack(tmp_path_factory):
     """An embedded stack started as `make up DEBUG_FUNCTION=start_payment DEBUG_PORT=<port>` would start it:
-    {"lambda": client, "debug_port": port}."""
+    {"lambda": client, "debug_port": port, "root": its FILESYSTEM_ROOT}."""
     port, debug_port = free_port(), free_port()
     root = tmp_path_factory.mktemp("debug-stack")
     with mock.patch.dict(os.environ, {"DEBUG_FUNCTION": "start_payment", "DEBUG_PORT": str(debug_port)}):
         environment = {**stackctl.embedded_environment(port), "FILESYSTEM_ROOT": str(root)}
     log_path = root / "localstack.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen([str(stackctl.STACK_DIR / "venv" / "bin" / "python"), "-m", "localstack.runtime.main"],
-                                   cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT,
+        localstack = [str(stackctl.STACK_DIR / "venv" / "bin" / "python"), "-m", "localstack.runtime.main"]
+        process = subprocess.Popen(localstack, cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for(lambda: process.poll() is not None
@@ -140,7 +158,7 @@ def debug_stack(tmp_path_factory):
         # An invoke lasts as long as the test sits on breakpoints; boto3 must neither give up nor retry it.
         patient = Config(read_timeout=300, retries={"max_attempts": 0})
         yield {"lambda": session.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", config=patient),
-               "debug_port": debug_port}
+               "debug_port": debug_port, "root": root}
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # LocalStack stops its Lambda processes, their debugpy with them
         try:
@@ -158,13 +176,19 @@ def invoke(lam, name: str, event: dict) -> tuple[dict, dict, str]:
 
 def test_a_client_stops_at_breakpoints_past_the_timeout_and_the_invoke_completes(debug_stack, tmp_path):
     lam, debug_port = debug_stack["lambda"], debug_stack["debug_port"]
-    working_tree = tmp_path / "start_payment"  # the function's folder as the user edits it
-    working_tree.mkdir()
-    (working_tree / "handler.py").write_text(HANDLER)
+    # The sources as the user edits them: the function's folder and the shared library the layer is built from.
+    handler_file, layer_file = tmp_path / "start_payment" / "handler.py", tmp_path / "lib" / "shared" / "sums.py"
+    for path, text in ((handler_file, HANDLER), (layer_file, LAYER_MODULE)):
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+    layer_name = f"dbg{RUN}-shared"
+    layer = lam.publish_layer_version(LayerName=layer_name, CompatibleRuntimes=["python3.13"],
+                                      Content={"ZipFile": zipped({"python/shared/sums.py": LAYER_MODULE})})
     # Deployed under a prefix, as Terraform names it (payproc-start-payment): DEBUG_FUNCTION gave the short name.
     name = f"dbg{RUN}-start-payment"
     lam.create_function(FunctionName=name, Runtime="python3.13", Role=ROLE_ARN, Handler="handler.handler",
-                        Code={"ZipFile": zipped({"handler.py": HANDLER})}, Timeout=TIMEOUT_S)
+                        Code={"ZipFile": zipped({"handler.py": HANDLER})}, Timeout=TIMEOUT_S,
+                        Layers=[layer["LayerVersionArn"]])
     lam.get_waiter("function_active_v2").wait(FunctionName=name)
     # Not a `with` block: a failing test must not wait for an invoke that may be waiting for a debugger.
     pool = ThreadPoolExecutor(1)
@@ -174,19 +198,31 @@ def test_a_client_stops_at_breakpoints_past_the_timeout_and_the_invoke_completes
         dap = wait_for(lambda: _connect(debug_port), timeout=60)  # the invoke starts the environment, which listens
         dap.request("initialize", clientID="payproc-tests", adapterID="debugpy", pathFormat="path",
                     linesStartAt1=True, columnsStartAt1=True)
-        # As the README's launch.json: the process runs the deployed copy, whose folder is its working directory.
-        attach = dap.send("attach", pathMappings=[{"localRoot": str(working_tree), "remoteRoot": "."}])
+        # As the README's launch.json: the process runs the deployed copy with its folder as working directory,
+        # and the layer through a link that keeps its path across deploys.
+        layer_link = debug_stack["root"] / "debug" / "layers" / layer_name / "python"
+        attach = dap.send("attach", pathMappings=[
+            {"localRoot": str(handler_file.parent), "remoteRoot": "."},
+            {"localRoot": str(layer_file.parent.parent), "remoteRoot": str(layer_link)}])
         dap.event("initialized")
-        dap.request("setBreakpoints", source={"path": str(working_tree / "handler.py")},
-                    breakpoints=[{"line": line_of("# module level")}, {"line": line_of("# in the handler")}])
+        dap.request("setBreakpoints", source={"path": str(handler_file)},
+                    breakpoints=[{"line": line_of(HANDLER, "# module level")},
+                                 {"line": line_of(HANDLER, "# in the handler")}])
+        dap.request("setBreakpoints", source={"path": str(layer_file)},
+                    breakpoints=[{"line": line_of(LAYER_MODULE, "# in the layer")}])
         dap.request("configurationDone")
         dap.response(attach)
 
+        breakpoints = [(str(handler_file), line_of(HANDLER, "# module level")),
+                       (str(handler_file), line_of(HANDLER, "# in the handler")),
+                       (str(layer_file), line_of(LAYER_MODULE, "# in the layer"))]
         thread, path, line = dap.stopped_at()
-        assert (path, line) == (str(working_tree / "handler.py"), line_of("# module level"))
-        dap.request("continue", threadId=thread)
-        thread, path, line = dap.stopped_at()
-        assert (path, line) == (str(working_tree / "handler.py"), line_of("# in the handler"))
+        stops = [(path, line)]
+        while len(stops) < len(breakpoints) and stops[-1] in breakpoints:
+            dap.request("continue", threadId=thread)
+            thread, path, line = dap.stopped_at()
+            stops.append((path, line))
+        assert stops == breakpoints  # in order, each file as the user has it, each line as set
         stopped = time.monotonic()
 
         # Meanwhile a second invoke needs a second environment: the port is taken, so it runs undebugged.
@@ -204,6 +240,7 @@ def test_a_client_stops_at_breakpoints_past_the_timeout_and_the_invoke_completes
             dap.close()
         pool.shutdown(wait=False, cancel_futures=True)
         lam.delete_function(FunctionName=name)
+        lam.delete_layer_version(LayerName=layer_name, VersionNumber=layer["Version"])
 
 
 def _connect(port: int) -> DapClient | None:

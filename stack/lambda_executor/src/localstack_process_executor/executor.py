@@ -26,7 +26,7 @@ import psutil
 from localstack import config
 from localstack.aws.connect import connect_to
 from localstack.services.lambda_.invocation.executor_endpoint import NAMESPACE, StatusErrorException
-from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
+from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult, LayerVersion
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 
 from localstack_process_executor import debugger, emf, runtimes
@@ -93,7 +93,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         actual, self._interpreter = choice.runtime, runtimes.interpreter(choice.runtime)
         # /opt/python semantics: each layer's python/ (and its site-packages); later layers win, as when AWS
         # unpacks them over each other; the code comes first, the runtime venv's boto3 last.
-        layer_dirs = [layer.code.get_unzipped_code_location() / "python" for layer in reversed(config_.layers)]
+        layer_dirs = [self._layer_code(layer) / "python" for layer in reversed(config_.layers)]
         version = actual.removeprefix("python")
         paths = [code] + [str(p) for d in layer_dirs for p in (d / f"lib/python{version}/site-packages", d)]
         # A fresh environment, not LocalStack's: nothing of its venv (PYTHONPATH, VIRTUAL_ENV...) leaks in.
@@ -108,6 +108,12 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         if choice.fallback:  # in the function's own log too, where its user looks: once per environment
             self._log.write(f"[WARNING] This function {choice.warning}\n".encode())
         self._spawn()
+
+    def _layer_code(self, layer: LayerVersion) -> Path:
+        unzipped = layer.code.get_unzipped_code_location()
+        if debugger.wanted(self.function_version.id.function_name):  # so breakpoints in the layer's sources bind
+            return debugger.layer_link(layer.layer_arn.rsplit(":", 1)[1], unzipped)
+        return unzipped
 
     def _spawn(self) -> None:
         parent, child = socket.socketpair()
