@@ -156,15 +156,17 @@ def test_only_boto3_and_the_function_code_are_importable(lam, make_function):
 import importlib.util, sys
 
 def handler(event, context):
-    names = ["boto3", "botocore", "localstack", "plux", "localstack_process_executor", "pytest", "requests"]
+    names = ["boto3", "botocore", "localstack", "plux", "localstack_process_executor", "pytest", "requests", "debugpy"]
     return {"found": {n: importlib.util.find_spec(n) is not None for n in names}, "path": sys.path}
 """
     name = make_function(source)
     _, result = invoke(lam, name)
     found = result["found"]
     assert found["boto3"] and found["botocore"]
-    assert not any(found[n] for n in ("localstack", "plux", "localstack_process_executor", "pytest", "requests"))
-    assert not any("lsvenv" in p or "lambda_executor" in p for p in result["path"])
+    # debugpy sits beside the runtime venv: only the function DEBUG_FUNCTION names may import it.
+    unexpected = ("localstack", "plux", "localstack_process_executor", "pytest", "requests", "debugpy")
+    assert not any(found[n] for n in unexpected)
+    assert not any("lsvenv" in p or "lambda_executor" in p or "debugpy" in p for p in result["path"])
 
 
 def test_layer_python_dir_is_on_the_path(lam, make_function):
