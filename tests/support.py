@@ -7,12 +7,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import subprocess
 import time
 import uuid
 from pathlib import Path
+from unittest import mock
 
 import requests
 
@@ -291,3 +293,38 @@ def function_environment(aws, function_name: str, **overrides: str):
         yield
     finally:
         apply(original)
+
+
+@contextlib.contextmanager
+def own_embedded_stack(home: Path, make_up_environment: dict[str, str] | None = None, **overrides: str | None):
+    """A second embedded LocalStack of this checkout, for tests of settings LocalStack reads at start-up, whatever the
+    mode of the stack the other tests use (which is not touched): stackctl's settings as `make up` makes them from
+    `make_up_environment`, then `overrides` (None drops a setting), on a free port, with its files under `home`.
+    Yields (its endpoint URL, its log file); stopped after the block."""
+    sys.path.insert(0, str(REPO / "stack"))
+    import stackctl
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    with mock.patch.dict(os.environ, make_up_environment or {}):
+        environment = {**stackctl.embedded_environment(port), "FILESYSTEM_ROOT": str(home / "root"),
+                       "AWS_ENDPOINT_URL": url, **overrides}
+    environment = {name: value for name, value in environment.items() if value is not None}
+    log = home / "localstack.log"
+    with log.open("wb") as output:
+        localstack = [str(stackctl.STACK_DIR / "venv" / "bin" / "python"), "-m", "localstack.runtime.main"]
+        process = subprocess.Popen(localstack, cwd=home, env=environment, stdout=output, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: process.poll() is not None or stackctl.health(port) is not None, timeout=90)
+        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+        yield url, log
+    finally:
+        process.terminate()  # LocalStack stops its Lambda processes; they also die with it (PR_SET_PDEATHSIG)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -11,25 +11,17 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from unittest import mock
 
 import boto3
 import pytest
 from botocore.config import Config
 
-from tests.support import REPO, wait_for
-
-sys.path.insert(0, str(REPO / "stack"))
-import stackctl  # noqa: E402
+from tests.support import own_embedded_stack, wait_for
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/debugger-test"  # LocalStack does not enforce IAM
@@ -123,12 +115,6 @@ class DapClient:
         self.socket.close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def zipped(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -141,31 +127,17 @@ def zipped(files: dict[str, str]) -> bytes:
 def debug_stack(tmp_path_factory):
     """An embedded stack started as `make up DEBUG_FUNCTION=start_payment DEBUG_PORT=<port>` would start it:
     {"lambda": client, "debug_port": port, "root": its FILESYSTEM_ROOT}."""
-    port, debug_port = free_port(), free_port()
-    root = tmp_path_factory.mktemp("debug-stack")
-    with mock.patch.dict(os.environ, {"DEBUG_FUNCTION": "start_payment", "DEBUG_PORT": str(debug_port)}):
-        environment = {**stackctl.embedded_environment(port), "FILESYSTEM_ROOT": str(root)}
-    log_path = root / "localstack.log"
-    with log_path.open("wb") as log:
-        localstack = [str(stackctl.STACK_DIR / "venv" / "bin" / "python"), "-m", "localstack.runtime.main"]
-        process = subprocess.Popen(localstack, cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_for(lambda: process.poll() is not None
-                 or (stackctl.health(port) or {}).get("services", {}).get("lambda") in ("available", "running"), 90)
-        assert process.poll() is None, log_path.read_text()[-3000:]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        debug_port = probe.getsockname()[1]
+    home = tmp_path_factory.mktemp("debug-stack")
+    switch = {"DEBUG_FUNCTION": "start_payment", "DEBUG_PORT": str(debug_port)}
+    with own_embedded_stack(home, switch, SERVICES="lambda,logs,s3,sts,iam") as (url, _):
         session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
         # An invoke lasts as long as the test sits on breakpoints; boto3 must neither give up nor retry it.
         patient = Config(read_timeout=300, retries={"max_attempts": 0})
-        yield {"lambda": session.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", config=patient),
-               "debug_port": debug_port, "root": root}
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # LocalStack stops its Lambda processes, their debugpy with them
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        yield {"lambda": session.client("lambda", endpoint_url=url, config=patient), "debug_port": debug_port,
+               "root": home / "root"}
 
 
 def invoke(lam, name: str, event: dict) -> tuple[dict, dict, str]:

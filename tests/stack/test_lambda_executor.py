@@ -8,10 +8,6 @@ import base64
 import io
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -21,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from tests.support import REPO, wait_for
+from tests.support import REPO, own_embedded_stack, wait_for
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/lambda-executor-test"  # LocalStack does not enforce IAM
@@ -289,9 +285,6 @@ def stack_with_few_runtimes(tmp_path_factory):
     """A second embedded LocalStack of this checkout (whatever the mode of the first: the fallback is the embedded
     mode's), started for these tests on a free port with a runtimes dir of its own that holds only FEW_RUNTIMES, and
     stopped after them; the stack the other tests use is not touched. Yields its lambda and logs clients, its log."""
-    sys.path.insert(0, str(REPO / "stack"))
-    import stackctl
-
     installed = REPO / ".stack" / "runtimes"
     absent = [runtime for runtime in FEW_RUNTIMES if not (installed / runtime / "bin" / "python").exists()]
     assert not absent, f"these tests need the {absent} runtime venvs: install those Pythons, then `make setup`"
@@ -299,32 +292,12 @@ def stack_with_few_runtimes(tmp_path_factory):
     (home / "runtimes").mkdir()
     for runtime in FEW_RUNTIMES:
         (home / "runtimes" / runtime).symlink_to(installed / runtime)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    environment = {**stackctl.embedded_environment(port), "FILESYSTEM_ROOT": str(home / "root"),
-                   "PROCESS_EXECUTOR_RUNTIMES_DIR": str(home / "runtimes"), "AWS_ENDPOINT_URL": url,
-                   "PROCESS_EXECUTOR_RUNTIME_ALIASES": "python3.8=python3.13", "SERVICES": "lambda,logs,s3,sts,iam"}
-    environment.pop("PROCESS_EXECUTOR_STRICT_RUNTIMES", None)
-    log = home / "localstack.log"
-    with log.open("wb") as output:
-        localstack = [str(stackctl.STACK_DIR / "venv" / "bin" / "python"), "-m", "localstack.runtime.main"]
-        process = subprocess.Popen(localstack, cwd=home, env=environment, stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_for(lambda: process.poll() is not None or answers(url), timeout=90)
-        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+    with own_embedded_stack(home, PROCESS_EXECUTOR_RUNTIMES_DIR=str(home / "runtimes"),
+                            PROCESS_EXECUTOR_RUNTIME_ALIASES="python3.8=python3.13", SERVICES="lambda,logs,s3,sts,iam",
+                            PROCESS_EXECUTOR_STRICT_RUNTIMES=None) as (url, log):
         session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
         yield {"lambda": session.client("lambda", endpoint_url=url), "logs": session.client("logs", endpoint_url=url),
                "log": log}
-    finally:
-        process.terminate()  # LocalStack stops its Lambda processes; they also die with it (PR_SET_PDEATHSIG)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def create_probe(lam, runtime: str) -> str:
