@@ -19,7 +19,7 @@ help:
 setup: ## install everything (cached; a second run takes seconds)
 	@bash stack/setup.sh
 
-up: setup ## start the local stack and wait until it is ready
+up: setup ## start the local stack and wait until it is ready (DEBUG_FUNCTION=<name>: that function waits for a debugger)
 	@python3 stack/stackctl.py up
 
 down: ## stop the local stack and everything it started
