@@ -5,4 +5,5 @@ executor.py   runs inside LocalStack: one child process per execution environmen
 runtimes.py   which interpreter runs a function (runtime venvs, aliases, fallback to a newer one)
 bootstrap.py  runs inside the child, on the function's runtime venv: imports the handler, runs invokes
 emf.py        turns the embedded-metric-format lines of an invoke's output into metrics, as CloudWatch Logs does
+code_state.py what a hot-reloading function's code folder looks like now (compared at each invoke)
 """

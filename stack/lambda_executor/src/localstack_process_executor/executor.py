@@ -28,6 +28,7 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 
 from localstack_process_executor import emf, runtimes
+from localstack_process_executor.code_state import code_state
 
 LOG = logging.getLogger(__name__)
 BOOTSTRAP = str(Path(__file__).with_name("bootstrap.py"))
@@ -51,6 +52,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self._channel: socket.socket | None = None
         self._reader: BinaryIO | None = None
         self._log: BinaryIO | None = None  # closed with this object, never under a running invoke
+        self._code_started: frozenset | None = None  # hot reload: the code's state when the process started
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -105,6 +107,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self._spawn()
 
     def _spawn(self) -> None:
+        # Taken before the child reads the code, so a change made while it starts shows at the next invoke.
+        self._code_started = self._code_now()
         parent, child = socket.socketpair()
         command = [str(self._interpreter), "-u", "-s", BOOTSTRAP, str(child.fileno()), str(os.getpid())]
         try:
@@ -128,6 +132,14 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def stop(self) -> None:
         self._kill()
 
+    def _code_now(self) -> frozenset | None:
+        """The state of hot-reloading code (code_state.py); None for a zip, which never changes."""
+        code = self.function_version.config.code
+        return code_state(code.get_unzipped_code_location()) if code.is_hot_reloading() else None
+
+    def _code_changed(self) -> bool:
+        return self._code_started is not None and self._code_now() != self._code_started
+
     def _kill(self) -> int | None:
         """Kill the process group; return the child's exit code (negative: the signal), None if none ran.
         May race with invoke(): killing first makes its read end at end-of-file before the socket is closed."""
@@ -150,6 +162,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def invoke(self, payload: dict[str, str]) -> InvocationResult:
         if not self._process or self._process.poll() is not None:
             self._spawn()  # the previous process timed out or crashed: a fresh one, as AWS resets the sandbox
+        elif self._code_changed():
+            self._kill()
+            self._spawn()  # hot reload: the code changed since this process started
         request_id, timeout = payload["invoke-id"], self.function_version.config.timeout
         started = time.monotonic()
         try:
