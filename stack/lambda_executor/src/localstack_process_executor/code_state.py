@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# Bytecode the function's own process writes beside its sources (Python checks it against them anyway).
+# Bytecode caches: not code (the executor writes none beside hot-reloading code; other tools may have).
 IGNORED_DIRS = {"__pycache__"}
 
 

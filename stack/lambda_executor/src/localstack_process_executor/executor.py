@@ -99,6 +99,11 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                      "LANG": "C.UTF-8", **{k: str(v) for k, v in env_vars.items()},
                      "LAMBDA_TASK_ROOT": code, "PYTHONPATH": os.pathsep.join(paths),
                      "AWS_EXECUTION_ENV": f"AWS_Lambda_{actual}"}
+        if config_.code.is_hot_reloading():
+            # No bytecode beside code that changes: CPython trusts a .pyc whose source has the same size and the same
+            # modification second, so an edit of the same size saved within a second of a compile would run the old
+            # code. (Docker mode's read-only /var/task gets none either.)
+            self._env["PYTHONDONTWRITEBYTECODE"] = "1"
         # The log file is opened O_APPEND so it can be emptied after each invoke while the child writes to it.
         self._log = tempfile.TemporaryFile(prefix=f"lambda-{self.id}-", buffering=0)
         fcntl.fcntl(self._log.fileno(), fcntl.F_SETFL, os.O_APPEND)
