@@ -86,14 +86,14 @@ resource "aws_s3_bucket_object" "code" {
   etag   = filemd5(var.zip_path)
 }
 
+# Hot reload: LocalStack's magic bucket `hot-reload`, whose key is a folder on the machine that runs the function's
+# code; no hash then (LocalStack reports a placeholder), and a later zip deploy updates the code again.
 resource "aws_lambda_function" "this" {
   function_name    = var.name
   description      = var.description
   role             = aws_iam_role.this.arn
   handler          = var.handler
   runtime          = var.runtime
-  # Hot reload: LocalStack's magic bucket, whose key is a folder on the machine that runs the function's code; the
-  # code has no hash then (LocalStack reports a placeholder), and a later zip deploy updates the code again.
   s3_bucket        = var.hot_reload_path == null ? aws_s3_bucket_object.code[0].bucket : "hot-reload"
   s3_key           = var.hot_reload_path == null ? aws_s3_bucket_object.code[0].key : var.hot_reload_path
   source_code_hash = var.hot_reload_path == null ? filebase64sha256(var.zip_path) : null
