@@ -12,7 +12,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 PY := .venv/bin/python
 
-.PHONY: help setup up down status deploy destroy seed run failures redrive logs trace snapshot restore test test-fast test-unit bench
+.PHONY: help setup up down status deploy dev destroy seed run failures redrive logs trace snapshot restore test test-fast test-unit bench
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/'
 
@@ -30,6 +30,9 @@ status: ## what runs, in which mode, on which port
 
 deploy: ## build the Lambda zips and apply terraform/ to the running stack
 	@$(PY) stack/terraform/deploy.py apply
+
+dev: ## deploy the functions from the working tree and hot-reload each save to functions/ or lib/ until Ctrl-C (make deploy: zips again)
+	@$(PY) stack/hot_reload.py
 
 destroy: ## tear the deployment down
 	@$(PY) stack/terraform/deploy.py destroy

@@ -33,11 +33,14 @@ class Scaffold:
     def name(self, what: str) -> str:
         return f"bench-{what}-{self.run}-{uuid.uuid4().hex[:4]}".lower()
 
-    def function(self, what: str, code: bytes, env: dict[str, str] | None = None, *, runtime: str = "python3.13",
-                 layers: list[str] | None = None, timeout: int = 900, memory: int = 512) -> str:
+    def function(self, what: str, code: bytes | Path, env: dict[str, str] | None = None, *,
+                 runtime: str = "python3.13", layers: list[str] | None = None, timeout: int = 900,
+                 memory: int = 512) -> str:
+        """A function from a zip, or (a folder) from LocalStack's `hot-reload` bucket, as `make dev` deploys."""
         name = self.name(what)
+        source = {"ZipFile": code} if isinstance(code, bytes) else {"S3Bucket": "hot-reload", "S3Key": str(code)}
         self.lambdas.create_function(
-            FunctionName=name, Runtime=runtime, Role=ROLE, Handler="handler.handler", Code={"ZipFile": code},
+            FunctionName=name, Runtime=runtime, Role=ROLE, Handler="handler.handler", Code=source,
             Timeout=timeout, MemorySize=memory, Environment={"Variables": env or {}}, Layers=layers or [])
         self._undo.append(lambda: self.lambdas.delete_function(FunctionName=name))
         self.lambdas.get_waiter("function_active_v2").wait(FunctionName=name)

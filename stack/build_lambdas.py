@@ -84,10 +84,19 @@ def function_entries(folder: Path) -> dict[str, Path]:
     return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*.py")) if wanted(p, folder, (".py",))}
 
 
+def function_folders(functions_dir: Path) -> list[Path]:
+    """One folder per function: functions/<name>/, not hidden or private ones."""
+    return sorted(p for p in functions_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def package_sources(lib: Path) -> dict[str, Path]:
+    """Every package under lib/ (today: payproc) with its data files (e.g. py.typed), by path inside lib/; files at
+    lib/'s top (requirements.txt) are not packages."""
+    return {p.relative_to(lib).as_posix(): p for p in sorted(lib.glob("*/**/*")) if wanted(p, lib, None)}
+
+
 def layer_entries(lib: Path, cache: Path) -> dict[str, Path]:
-    # Every package under lib/ (today: payproc), with its data files (e.g. py.typed), under python/; files at lib/'s
-    # top (requirements.txt) are not packages.
-    entries = {f"python/{p.relative_to(lib).as_posix()}": p for p in sorted(lib.glob("*/**/*")) if wanted(p, lib, None)}
+    entries = {f"python/{name}": path for name, path in package_sources(lib).items()}
     packages = pinned_packages(lib / LAYER_REQUIREMENTS, cache)
     if packages:
         for name, path in package_entries(packages).items():
@@ -139,7 +148,7 @@ def build(functions_dir: Path, lib_dir: Path, out_dir: Path) -> dict:
     manifest: dict[str, dict] = {"functions": {}, "layers": {}}
     packages: list[tuple[str, str, Path, dict[str, Path]]] = []
     if functions_dir.is_dir():
-        for folder in sorted(p for p in functions_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        for folder in function_folders(functions_dir):
             entries = function_entries(folder)
             if entries:
                 packages.append(("functions", folder.name, out_dir / "functions" / f"{folder.name}.zip", entries))

@@ -8,7 +8,15 @@
 #   an upload that fails every attempt --> ingest failures queue (make failures / make redrive)
 #   metrics of all of the above --> alarms --> operations topic (e-mail subscribers)
 
-data "aws_caller_identity" "current" {}
+data "aws_caller_identity" "current" {
+  lifecycle {
+    # Hot reload names LocalStack's magic bucket `hot-reload`; on AWS that is an ordinary bucket name anyone may own.
+    precondition {
+      condition     = var.hot_reload_dir == "" || var.local_endpoint != ""
+      error_message = "hot_reload_dir is for the local stack (make dev sets it with local_endpoint); on AWS the functions are deployed from their zips."
+    }
+  }
+}
 data "aws_partition" "current" {}
 
 locals {
@@ -250,6 +258,7 @@ module "function" {
   name               = "${var.name_prefix}-${replace(each.key, "_", "-")}"
   zip_path           = "${local.build_dir}/functions/${each.key}.zip"
   artifacts_bucket   = module.artifacts_bucket.id
+  hot_reload_path    = var.hot_reload_dir == "" ? null : "${var.hot_reload_dir}/${each.key}"
   runtime            = var.lambda_runtime
   layers             = [aws_lambda_layer_version.payproc.arn]
   timeout            = each.value.timeout

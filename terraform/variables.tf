@@ -151,6 +151,12 @@ variable "local_endpoint" {
   default     = ""
 }
 
+variable "hot_reload_dir" {
+  description = "The local stack only (`make dev`): an absolute folder holding a folder per function, its code with lib/'s packages beside it, kept in step with the working tree by stack/hot_reload.py. Each function then runs that folder's code through LocalStack's hot-reload bucket, so a saved change runs at its next invocation. Empty: the zips (`make deploy`, AWS)."
+  type        = string
+  default     = ""
+}
+
 variable "build_dir" {
   description = "Where stack/build_lambdas.py put the zips."
   type        = string

@@ -33,6 +33,7 @@ os.environ.update(
 # run in parallel workers. A node id or a whole file, with the reason.
 RUN_ALONE = {
     "tests/integration/test_bills_fanout.py": "redeploys ingest_bills with a small chunk size",
+    "tests/integration/test_hot_reload.py": "redeploys every function from hot-reload folders, then from the zips again",
     "tests/integration/test_logs_and_traces.py::test_a_file_that_failed_every_attempt_has_its_failure_record_in_its_trace":
         "puts a record on the ingest failures queue, which test_failures redrives whole",
     "tests/integration/test_operations.py::test_rejected_rows_are_counted_and_alarm_the_operations_topic":

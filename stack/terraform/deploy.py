@@ -14,7 +14,8 @@ Environment:
   NAME_PREFIX          the deployment's name prefix (default payproc)
   SENDER_EMAIL         From address of the receipts (default payments@example.com)
   LAMBDA_RUNTIME       override the functions' runtime (default: python3.13; python3.8 with provider 3.x)
-  TF_VAR_*             any other variable of terraform/variables.tf
+  TF_VAR_*             any other variable of terraform/variables.tf; `make dev` (stack/hot_reload.py) sets
+                       TF_VAR_hot_reload_dir, and a deploy without it (`make deploy`) deploys the zips again
   TF_WORKSPACE         a second deployment with its own state (terraform/terraform.tfstate.d/NAME); created if new
   DEPLOY_OUTPUTS       where apply writes the outputs as JSON (default build/outputs.json)
 
@@ -102,6 +103,8 @@ def check_inputs(env: dict[str, str]) -> None:
     build_dir = Path(env.get("TF_VAR_build_dir") or BUILD)
     needed = [build_dir / "functions" / f"{name}.zip" for name in FUNCTIONS]
     needed.append(build_dir / "layers" / "payproc.zip")
+    if hot_reload_dir := env.get("TF_VAR_hot_reload_dir"):  # make dev: stack/hot_reload.py mirrors each function there
+        needed += [Path(hot_reload_dir) / name / "handler.py" for name in FUNCTIONS]
     needed.append(Path(env.get("TF_VAR_openapi_file") or REPO / "api" / "openapi.yaml"))
     needed.append(Path(env.get("TF_VAR_workflow_file") or REPO / "workflow" / "payment.asl.json"))
     missing = [str(path) for path in needed if not path.is_file()]

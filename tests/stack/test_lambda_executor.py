@@ -250,6 +250,24 @@ def test_crashed_process_is_reported_and_replaced(lam, make_function):
     assert after["pid"] != before["pid"] and after["count"] == 1
 
 
+def test_hot_reloaded_code_runs_as_saved_at_the_next_invoke(lam, make_function, tmp_path):
+    # LocalStack's magic bucket `hot-reload`: the key is a folder on this machine, run as it is (make dev deploys ours
+    # so). Docker mode restarts the runtime 0.5 s after a change, hence the polling; embedded mode at the next invoke.
+    (tmp_path / "handler.py").write_text("import os\nimport helper\n\ndef handler(event, context):\n"
+                                         "    return {'pid': os.getpid(), 'word': helper.WORD}\n")
+    (tmp_path / "helper.py").write_text("WORD = 'one'\n")
+    name = make_function("", Code={"S3Bucket": "hot-reload", "S3Key": str(tmp_path)})
+    _, first = invoke(lam, name)
+    _, warm = invoke(lam, name)
+    assert first["word"] == "one"
+    assert warm["pid"] == first["pid"]  # unchanged code: the warm process
+    # The same size, most likely within the second of the first compile: no stale bytecode may answer.
+    (tmp_path / "helper.py").write_text("WORD = 'two'\n")
+    assert wait_for(lambda: invoke(lam, name)[1]["word"] == "two", timeout=10)
+    (tmp_path / "handler.py").write_text("def handler(event, context):\n    return {'word': 'three'}\n")
+    assert wait_for(lambda: invoke(lam, name)[1]["word"] == "three", timeout=10)
+
+
 def test_runtime_alias_runs_the_declared_runtime_on_another_python(lam, make_function):
     # Terraform's offline provider knows python3.8 at most; the stack maps it (PROCESS_EXECUTOR_RUNTIME_ALIASES).
     name = make_function(PROBE, Runtime="python3.8")

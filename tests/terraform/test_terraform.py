@@ -4,8 +4,8 @@ Static (no stack): `terraform fmt -check`; versions.tf refuses the offline toolc
 the releases users can use), while with the toolchain's pin an offline init + validate with 3.39.0 from the filesystem
 mirror passes; `deploy.py init` leaves no override file behind; reproducible Lambda zips, the provider-override fix,
 checkov against its baseline.
-On the stack: the deployment the other suites use has every output, a second apply plans no change, a Ctrl-C leaves
-no override file, the page and its config.js are served, and a separate deployment (own workspace and name prefix) is
+On the stack: the deployment the other suites use has every output, a second apply plans no change, hot reload is
+refused without the local endpoint, a Ctrl-C leaves no override file, the page and its config.js are served, and a separate deployment (own workspace and name prefix) is
 destroyed without a trace.
 """
 
@@ -309,6 +309,18 @@ def test_deployment_outputs(deployment):
 def test_second_apply_plans_no_changes(deployment):
     result = subprocess.run([*DEPLOY, "plan"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"expected no changes (exit 0), got {result.returncode}:\n{result.stdout[-8000:]}"
+    assert overrides() == []
+
+
+def test_hot_reload_is_refused_without_the_local_endpoint(deployment, tmp_path):
+    """On AWS, `hot-reload` is an ordinary bucket name anyone may own: code from it must never be deployed there."""
+    for name in build_lambdas.function_folders(REPO / "functions"):
+        (tmp_path / name.name).mkdir()
+        (tmp_path / name.name / "handler.py").write_text("")
+    result = subprocess.run([*DEPLOY, "plan"], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TF_VAR_local_endpoint": "", "TF_VAR_hot_reload_dir": str(tmp_path)})
+    assert result.returncode == 1, f"expected an error (exit 1), got {result.returncode}:\n{result.stdout[-8000:]}"
+    assert "hot_reload_dir is for the local stack" in result.stderr, result.stderr[-4000:]
     assert overrides() == []
 
 

@@ -1,6 +1,7 @@
 # One Lambda function from a prebuilt zip (uploaded to the artifacts bucket), with its own role (only what the function does), its log group
 # (retention set; created before the function so Lambda never makes one without retention) and the shared layers.
 # Optional: X-Ray tracing, and for functions invoked asynchronously an on-failure destination with a chosen retry budget.
+# On the local stack only, the code may instead be a folder that LocalStack reads as it is (hot reload, `make dev`).
 
 resource "aws_cloudwatch_log_group" "this" {
   name              = "/aws/lambda/${var.name}"
@@ -77,21 +78,25 @@ resource "aws_iam_role_policy" "this" {
 # The code goes through the artifacts bucket rather than `filename`: provider 3.x creates functions given by
 # `filename` one at a time (a provider-wide lock held until each is active, ~5 s each), from S3 in parallel.
 resource "aws_s3_bucket_object" "code" {
+  count = var.hot_reload_path == null ? 1 : 0
+
   bucket = var.artifacts_bucket
   key    = "functions/${var.name}.zip"
   source = var.zip_path
   etag   = filemd5(var.zip_path)
 }
 
+# Hot reload: LocalStack's magic bucket `hot-reload`, whose key is a folder on the machine that runs the function's
+# code; no hash then (LocalStack reports a placeholder), and a later zip deploy updates the code again.
 resource "aws_lambda_function" "this" {
   function_name    = var.name
   description      = var.description
   role             = aws_iam_role.this.arn
   handler          = var.handler
   runtime          = var.runtime
-  s3_bucket        = aws_s3_bucket_object.code.bucket
-  s3_key           = aws_s3_bucket_object.code.key
-  source_code_hash = filebase64sha256(var.zip_path)
+  s3_bucket        = var.hot_reload_path == null ? aws_s3_bucket_object.code[0].bucket : "hot-reload"
+  s3_key           = var.hot_reload_path == null ? aws_s3_bucket_object.code[0].key : var.hot_reload_path
+  source_code_hash = var.hot_reload_path == null ? filebase64sha256(var.zip_path) : null
   layers           = var.layers
   timeout          = var.timeout
   memory_size      = var.memory_size

@@ -19,6 +19,12 @@ variable "artifacts_bucket" {
   type        = string
 }
 
+variable "hot_reload_path" {
+  description = "The local stack only: an absolute folder holding the function's code, which LocalStack runs as it is at each start of the function's runtime (its hot-reload bucket) instead of the zip. null: the zip."
+  type        = string
+  default     = null
+}
+
 variable "handler" {
   description = "module.function the runtime calls."
   type        = string

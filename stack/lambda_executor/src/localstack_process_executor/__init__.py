@@ -6,4 +6,5 @@ runtimes.py   which interpreter runs a function (runtime venvs, aliases, fallbac
 debugger.py   which function waits for a debugpy client, on which port, with which debugpy
 bootstrap.py  runs inside the child, on the function's runtime venv: imports the handler, runs invokes
 emf.py        turns the embedded-metric-format lines of an invoke's output into metrics, as CloudWatch Logs does
+code_state.py what a hot-reloading function's code folder looks like now (compared at each invoke)
 """

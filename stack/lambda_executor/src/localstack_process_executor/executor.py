@@ -30,6 +30,7 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 
 from localstack_process_executor import debugger, emf, runtimes
+from localstack_process_executor.code_state import code_state
 
 LOG = logging.getLogger(__name__)
 BOOTSTRAP = str(Path(__file__).with_name("bootstrap.py"))
@@ -56,6 +57,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self._reader: BinaryIO | None = None
         self._log: BinaryIO | None = None  # closed with this object, never under a running invoke
         self._debugger_port: int | None = None  # set while this environment's process holds the debugger
+        self._code_started: frozenset | None = None  # hot reload: the code's state when the process started
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -102,6 +104,11 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                      "LANG": "C.UTF-8", **{k: str(v) for k, v in env_vars.items()},
                      "LAMBDA_TASK_ROOT": code, "PYTHONPATH": os.pathsep.join(paths),
                      "AWS_EXECUTION_ENV": f"AWS_Lambda_{actual}"}
+        if config_.code.is_hot_reloading():
+            # No bytecode beside code that changes: CPython trusts a .pyc whose source has the same size and the same
+            # modification second, so an edit of the same size saved within a second of a compile would run the old
+            # code. (Docker mode's read-only /var/task gets none either.)
+            self._env["PYTHONDONTWRITEBYTECODE"] = "1"
         # The log file is opened O_APPEND so it can be emptied after each invoke while the child writes to it.
         self._log = tempfile.TemporaryFile(prefix=f"lambda-{self.id}-", buffering=0)
         fcntl.fcntl(self._log.fileno(), fcntl.F_SETFL, os.O_APPEND)
@@ -116,6 +123,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         return unzipped
 
     def _spawn(self) -> None:
+        # Taken before the child reads the code, so a change made while it starts shows at the next invoke.
+        self._code_started = self._code_now()
         parent, child = socket.socketpair()
         debug_arguments = self._debugger_arguments()
         # Frozen standard-library modules would make debugpy miss breakpoints there (and warn in every function log).
@@ -160,6 +169,14 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def stop(self) -> None:
         self._kill()
 
+    def _code_now(self) -> frozenset | None:
+        """The state of hot-reloading code (code_state.py); None for a zip, which never changes."""
+        code = self.function_version.config.code
+        return code_state(code.get_unzipped_code_location()) if code.is_hot_reloading() else None
+
+    def _code_changed(self) -> bool:
+        return self._code_started is not None and self._code_now() != self._code_started
+
     def _kill(self) -> int | None:
         """Kill the process group; return the child's exit code (negative: the signal), None if none ran.
         May race with invoke(): killing first makes its read end at end-of-file before the socket is closed."""
@@ -182,6 +199,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def invoke(self, payload: dict[str, str]) -> InvocationResult:
         if not self._process or self._process.poll() is not None:
             self._spawn()  # the previous process timed out or crashed: a fresh one, as AWS resets the sandbox
+        elif self._code_changed():
+            self._kill()
+            self._spawn()  # hot reload: the code changed since this process started
         request_id, timeout = payload["invoke-id"], self.function_version.config.timeout
         started = time.monotonic()
         try:
