@@ -46,10 +46,26 @@ RUN_ALONE = {
 }
 
 
-def pytest_collection_modifyitems(items):
+# Files whose tests share an expensive module fixture (a stack of their own) or take turns on terraform/: a parallel
+# worker runs each of them whole; every other test goes to whichever worker is free (tests/run.py, --dist loadgroup).
+KEEP_TOGETHER = {
+    "tests/stack/test_lambda_executor.py": "a second embedded stack for the runtime fallback",
+    "tests/stack/test_debugger.py": "a stack of its own, started with the debugger switch",
+    "tests/integration/test_snapshot.py": "a copy of the checkout with a stack of its own",
+    "tests/terraform/test_terraform.py": "deploy.py runs that take turns and a second deployment",
+    "tests/integration/test_tutorial.py": "the tutorial's files, uploaded once",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the items
+def pytest_collection_modifyitems(config, items):
+    grouping = config.pluginmanager.hasplugin("xdist")
     for item in items:
+        path = item.nodeid.split("::")[0]
         if any(item.nodeid == where or item.nodeid.startswith(where + "::") for where in RUN_ALONE):
             item.add_marker(pytest.mark.run_alone)
+        elif grouping and path in KEEP_TOGETHER:
+            item.add_marker(pytest.mark.xdist_group(path))
 
 
 def stack_is_up() -> bool:

@@ -4,8 +4,8 @@ The suites mostly wait on the stack (a payment takes seconds of workflow, not of
 workers (pytest-xdist), except the tests in tests/conftest.py's RUN_ALONE, which change what the others rely on
 or must see everything the others left; those run after, one at a time. Meanwhile:
   1. the unit tests run while the stack starts and the deployment is applied (once, not once per worker);
-  2. the tests that share the deployment run in WORKERS parallel workers, a file's tests on one worker (its
-     module fixtures run once, its tests in order);
+  2. the tests that share the deployment run in WORKERS parallel workers, each test on whichever worker is free,
+     except the files of tests/conftest.py's KEEP_TOGETHER (a stack of their own...), each whole on one worker;
   3. the RUN_ALONE tests run alone, in suite order (the card scan last).
 A stack this run started is stopped at the end. Extra arguments go to every pytest run (e.g. -x, -k name).
 """
@@ -26,7 +26,8 @@ DEPLOY = [sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "appl
 UNIT_SUITES = ["tests/unit", "stack/lambda_executor/tests"]  # no stack needed
 STACK_SUITES = ["tests/stack", "tests/terraform", "tests/integration", "tests/browser", "tests/reliability",
                 "tests/security"]
-# The stack is idle most of the time a test waits; on two cores three workers keep it busy without starving it.
+# The stack is idle much of the time a test waits; on two cores a fourth worker gained nothing (239 s against 249 s
+# for the shared phase) and slowed the CPU-bound tests (the fuzzing 27 s -> 71 s), so three.
 WORKERS = os.environ.get("TEST_WORKERS", "3")
 
 
@@ -60,7 +61,7 @@ def main(extra: list[str]) -> int:
             stack.result()  # a stack that cannot start or deploy ends the run here, with its own error
         env["PAYPROC_DEPLOYED"] = "1"  # tests/conftest.py: read the outputs, do not apply again per worker
         print(f"==> the suites that share the deployment, in {WORKERS} parallel workers", flush=True)
-        results.append(("shared", *pytest("-n", WORKERS, "--dist", "loadfile", "-m", "not run_alone", *STACK_SUITES, *extra, env=env)))
+        results.append(("shared", *pytest("-n", WORKERS, "--dist", "loadgroup", "-m", "not run_alone", *STACK_SUITES, *extra, env=env)))
         print("==> the tests that run alone (tests/conftest.py RUN_ALONE)", flush=True)
         results.append(("alone", *pytest("-p", "no:xdist", "-m", "run_alone", *STACK_SUITES, *extra, env=env)))
     finally:

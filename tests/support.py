@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import sys
 import subprocess
 import time
 import uuid
+import zipfile
 from pathlib import Path
 from unittest import mock
 
@@ -328,3 +330,12 @@ def own_embedded_stack(home: Path, make_up_environment: dict[str, str] | None = 
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def zipped(files: dict[str, str]) -> bytes:
+    """A zip of these {path: text} files, as a function's code is uploaded."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return buffer.getvalue()

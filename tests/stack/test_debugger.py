@@ -9,19 +9,17 @@ settings, on free ports, with its files in a temporary folder, beside whatever s
 from __future__ import annotations
 
 import base64
-import io
 import json
 import socket
 import time
 import uuid
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
 from botocore.config import Config
 
-from tests.support import own_embedded_stack, wait_for
+from tests.support import own_embedded_stack, wait_for, zipped
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/debugger-test"  # LocalStack does not enforce IAM
@@ -113,14 +111,6 @@ class DapClient:
 
     def close(self) -> None:
         self.socket.close()
-
-
-def zipped(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path, text in files.items():
-            archive.writestr(path, text)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")

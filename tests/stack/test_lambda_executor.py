@@ -5,19 +5,17 @@ what a user of a Lambda execution environment would notice. Needs a running stac
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import time
 import urllib.request
 import uuid
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
 
-from tests.support import REPO, own_embedded_stack, wait_for
+from tests.support import REPO, own_embedded_stack, wait_for, zipped
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/lambda-executor-test"  # LocalStack does not enforce IAM
@@ -68,14 +66,6 @@ def make_function(lam):
     yield make
     for name in created:
         lam.delete_function(FunctionName=name)
-
-
-def zipped(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path, text in files.items():
-            archive.writestr(path, text)
-    return buffer.getvalue()
 
 
 def invoke(lam, name: str, event: dict | None = None) -> tuple[dict, object]:
