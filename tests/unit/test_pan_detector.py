@@ -15,7 +15,8 @@ def test_a_valid_card_is_found_however_it_is_embedded(card, template):
     assert pans_in(template.format(card)) == [f"{card[:6]}…{card[-4:]}"]
 
 
-@pytest.mark.parametrize("written", ["4111 1111 1111 1111", "4111-1111-1111-1111", "3782 822463 10005"])
+@pytest.mark.parametrize("written", ["4111 1111 1111 1111", "4111-1111-1111-1111", "3782 822463 10005",
+                                     "3056 930902 5904", "4111 1111 1111 1111 003"])
 def test_grouped_digits_count_too(written):
     assert len(pans_in(f"paid with {written} today")) == 1
 
@@ -29,6 +30,10 @@ def test_grouped_digits_count_too(written):
     "5105105105105100".replace("5105", "5105a", 1),  # broken by a letter
     "sha256:ab4111111111111111cd",  # a digit run inside a hex digest is part of that word, not a card
     "f04111111111111111",
+    # A request id whose first three groups are digits (8-4-4), Luhn-valid with a Mastercard prefix: an id, not a card.
+    "START RequestId: 55555555-5555-4444-b323-1cf8ea795f36 Version: $LATEST",
+    "4111-1111 1111-1111",  # two kinds of separator
+    "41111 11111 111111",  # grouped as no card is written
 ])
 def test_what_is_not_a_card_is_not_reported(text):
     assert pans_in(text) == []
