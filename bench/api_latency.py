@@ -44,10 +44,23 @@ def seed_invoices(stack: Stack, first_id: int) -> list[int]:
     table = stack.client("dynamodb")
     ids = list(range(first_id, first_id + INVOICES))
     for start in range(0, len(ids), 25):
-        table.batch_write_item(RequestItems={stack.outputs["balance_table"]: [
-            {"PutRequest": {"Item": {"InvoiceID": {"N": str(i)}, "CustomerName": {"S": "Bench Reader"},
-                                     "Balance": {"N": str(Decimal("12.34"))}, "IsProcessed": {"N": "0"}}}}
-            for i in ids[start:start + 25]]})
+        table.batch_write_item(
+            RequestItems={
+                stack.outputs["balance_table"]: [
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                "InvoiceID": {"N": str(i)},
+                                "CustomerName": {"S": "Bench Reader"},
+                                "Balance": {"N": str(Decimal("12.34"))},
+                                "IsProcessed": {"N": "0"},
+                            }
+                        }
+                    }
+                    for i in ids[start : start + 25]
+                ]
+            }
+        )
     return ids
 
 

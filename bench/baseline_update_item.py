@@ -20,8 +20,11 @@ def handler(event, context):
         table.update_item(
             Key={"InvoiceID": int(row["InvoiceID"])},
             UpdateExpression="SET CustomerName = :n, Balance = :b, IsProcessed = :p",
-            ExpressionAttributeValues={":n": row["CustomerName"], ":b": Decimal(row["Balance"]),
-                                       ":p": int(row["IsProcessed"])},
+            ExpressionAttributeValues={
+                ":n": row["CustomerName"],
+                ":b": Decimal(row["Balance"]),
+                ":p": int(row["IsProcessed"]),
+            },
         )
         rows += 1
     return {"rows": rows}

@@ -42,8 +42,13 @@ REPO = Path(__file__).resolve().parent.parent
 RUNTIME = "python3.13"
 IMPORT_HANDLER = "import handler"
 # What Terraform gives every function (docs/architecture.md); POWERTOOLS_TRACE_DISABLED comes from --tracing.
-FUNCTION_ENV = {"POWERTOOLS_SERVICE_NAME": "payproc", "POWERTOOLS_METRICS_NAMESPACE": "Payproc",
-                "AWS_DEFAULT_REGION": "us-east-1", "LANG": "C.UTF-8", "AWS_EXECUTION_ENV": f"AWS_Lambda_{RUNTIME}"}
+FUNCTION_ENV = {
+    "POWERTOOLS_SERVICE_NAME": "payproc",
+    "POWERTOOLS_METRICS_NAMESPACE": "Payproc",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "LANG": "C.UTF-8",
+    "AWS_EXECUTION_ENV": f"AWS_Lambda_{RUNTIME}",
+}
 IMPORTTIME_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)$")
 # What the powertools change brings in: powertools itself, and the X-Ray SDK its Tracer imports when created.
 WATCHED = ("aws_lambda_powertools", "aws_xray_sdk.core")
@@ -51,15 +56,30 @@ WATCHED = ("aws_lambda_powertools", "aws_xray_sdk.core")
 
 def build(source: Path, out: Path) -> Path:
     """Build the zips of a checkout with its own build_lambdas.py; return the folder they are in."""
-    subprocess.run([sys.executable, str(source / "stack" / "build_lambdas.py"), "--functions",
-                    str(source / "functions"), "--lib", str(source / "lib"), "--out", str(out), "--quiet"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(source / "stack" / "build_lambdas.py"),
+            "--functions",
+            str(source / "functions"),
+            "--lib",
+            str(source / "lib"),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        check=True,
+    )
     return out
 
 
 def checkout_of(ref: str, folder: Path) -> Path:
     """The files of `ref` that the zips are built from, written into folder."""
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "functions", "lib", "stack/build_lambdas.py"],
-                             check=True, capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref, "functions", "lib", "stack/build_lambdas.py"],
+        check=True,
+        capture_output=True,
+    ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(folder, filter="data")
     return folder
@@ -78,15 +98,22 @@ class Side:
         self.name, self.python = name, python
         self.function_env = {**FUNCTION_ENV, "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true"}
         self.layer = unzip(build_dir / "layers" / "payproc.zip", folder / "layer") / "python"
-        self.code = {zipped.stem: unzip(zipped, folder / "functions" / zipped.stem)
-                     for zipped in sorted((build_dir / "functions").glob("*.zip"))}
+        self.code = {
+            zipped.stem: unzip(zipped, folder / "functions" / zipped.stem)
+            for zipped in sorted((build_dir / "functions").glob("*.zip"))
+        }
 
     def command(self, function: str, *flags: str) -> tuple[list[str], dict[str, str], Path]:
         code = self.code[function]
         path = [code, self.layer / "lib" / f"python{RUNTIME.removeprefix('python')}" / "site-packages", self.layer]
-        env = {**self.function_env, "PATH": f"{self.python.parent}:/usr/bin:/bin", "LAMBDA_TASK_ROOT": str(code),
-               "AWS_LAMBDA_FUNCTION_NAME": function, "PYTHONPATH": os.pathsep.join(map(str, path)),
-               "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {
+            **self.function_env,
+            "PATH": f"{self.python.parent}:/usr/bin:/bin",
+            "LAMBDA_TASK_ROOT": str(code),
+            "AWS_LAMBDA_FUNCTION_NAME": function,
+            "PYTHONPATH": os.pathsep.join(map(str, path)),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         return [str(self.python), "-s", *flags, "-c", IMPORT_HANDLER], env, code
 
     def run(self, function: str, *flags: str) -> tuple[float, str]:
@@ -101,8 +128,11 @@ class Side:
 
     def compile(self) -> None:
         """Write the .pyc files a writable code folder would keep after the first start."""
-        subprocess.run([str(self.python), "-m", "compileall", "-q", *map(str, [self.layer, *self.code.values()])],
-                       check=True, env={"PATH": "/usr/bin:/bin"})
+        subprocess.run(
+            [str(self.python), "-m", "compileall", "-q", *map(str, [self.layer, *self.code.values()])],
+            check=True,
+            env={"PATH": "/usr/bin:/bin"},
+        )
 
     def importtime(self, function: str, runs: int = 5) -> dict[str, float]:
         """Median cumulative ms of `-X importtime` over `runs` for the handler module and for the first import of
@@ -128,8 +158,11 @@ def paired(before: Side, after: Side, function: str, runs: int) -> tuple[float, 
         b = before.run(function)[0]
         a = after.run(function)[0]
         times.append((b, a))
-    return (statistics.median(b for b, _ in times), statistics.median(a for _, a in times),
-            statistics.median(a / b for b, a in times))
+    return (
+        statistics.median(b for b, _ in times),
+        statistics.median(a for _, a in times),
+        statistics.median(a / b for b, a in times),
+    )
 
 
 def main() -> None:
@@ -137,10 +170,18 @@ def main() -> None:
     parser.add_argument("--before", default="main", help="git ref of the version to compare with (default main)")
     parser.add_argument("--functions", default="get_balance,start_payment,ingest_bills")
     parser.add_argument("--runs", type=int, default=20, help="measured pairs per function and case (default 20)")
-    parser.add_argument("--python", type=Path, default=REPO / ".stack" / "runtimes" / RUNTIME / "bin" / "python",
-                        help="the runtime venv's interpreter (stack/setup.sh makes it)")
-    parser.add_argument("--tracing", choices=["off", "on"], default="off",
-                        help="off: as the local stack deploys (default); on: as AWS does by default (X-Ray)")
+    parser.add_argument(
+        "--python",
+        type=Path,
+        default=REPO / ".stack" / "runtimes" / RUNTIME / "bin" / "python",
+        help="the runtime venv's interpreter (stack/setup.sh makes it)",
+    )
+    parser.add_argument(
+        "--tracing",
+        choices=["off", "on"],
+        default="off",
+        help="off: as the local stack deploys (default); on: as AWS does by default (X-Ray)",
+    )
     args = parser.parse_args()
     tracing = args.tracing == "on"
     functions = args.functions.split(",")
@@ -149,8 +190,13 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="cold-import-") as temporary:
         work = Path(temporary)
-        before = Side(args.before, build(checkout_of(args.before, work / "before-src"), work / "before-build"),
-                      work / "before", args.python, tracing)
+        before = Side(
+            args.before,
+            build(checkout_of(args.before, work / "before-src"), work / "before-build"),
+            work / "before",
+            args.python,
+            tracing,
+        )
         after = Side("working tree", build(REPO, REPO / "build"), work / "after", args.python, tracing)
         rows, imports = [], []
         for case in ("no .pyc", ".pyc cached"):
@@ -161,17 +207,27 @@ def main() -> None:
                 b, a, ratio = paired(before, after, function, args.runs)
                 rows.append(f"| {function} | {case} | {b:.0f} | {a:.0f} | {ratio:.2f}x |")
                 was, now = before.importtime(function), after.importtime(function)
-                imports.append(f"| {function} | {case} | {was['handler']:.0f} | {now['handler']:.0f} | "
-                               + " | ".join(f"{now[module]:.0f}" for module in WATCHED) + " |")
-        print(f"Cold import of the handler (tracing {args.tracing}): {args.runs} fresh `{args.python.name} -s -c "
-              f"'{IMPORT_HANDLER}'` in turn with {args.before}'s, median wall ms\n")
+                imports.append(
+                    f"| {function} | {case} | {was['handler']:.0f} | {now['handler']:.0f} | "
+                    + " | ".join(f"{now[module]:.0f}" for module in WATCHED)
+                    + " |"
+                )
+        print(
+            f"Cold import of the handler (tracing {args.tracing}): {args.runs} fresh `{args.python.name} -s -c "
+            f"'{IMPORT_HANDLER}'` in turn with {args.before}'s, median wall ms\n"
+        )
         print(f"| function | case | {args.before} | working tree | ratio (median of pairs) |")
         print("| --- | --- | --- | --- | --- |")
         print("\n".join(rows))
-        print("\n`-X importtime`, median of 5: cumulative ms of the handler module, and of the working tree's first "
-              "import of each package the change brings in\n")
-        print(f"| function | case | handler, {args.before} | handler, working tree | "
-              + " | ".join(f"`{module}`" for module in WATCHED) + " |")
+        print(
+            "\n`-X importtime`, median of 5: cumulative ms of the handler module, and of the working tree's first "
+            "import of each package the change brings in\n"
+        )
+        print(
+            f"| function | case | handler, {args.before} | handler, working tree | "
+            + " | ".join(f"`{module}`" for module in WATCHED)
+            + " |"
+        )
         print("| --- | --- | --- | --- |" + " --- |" * len(WATCHED))
         print("\n".join(imports))
 

@@ -32,7 +32,10 @@ class Stack:
 
     def client(self, service: str, read_timeout: int = 60, pool: int = 16) -> Any:
         return boto3.client(
-            service, endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="test",
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
             aws_secret_access_key="test",
             config=Config(read_timeout=read_timeout, max_pool_connections=pool, retries={"max_attempts": 2}),
         )

@@ -51,8 +51,12 @@ def save(path: Path, text: str) -> None:
 
 def message(client: Any, name: str) -> str:
     """The function's answer to a request for an unknown invoice: its 404 message."""
-    response = client.invoke(FunctionName=name, Payload=json.dumps(
-        {"pathParameters": {"InvoiceID": str(UNKNOWN_INVOICE)}, "requestContext": {"requestId": "bench"}}).encode())
+    response = client.invoke(
+        FunctionName=name,
+        Payload=json.dumps(
+            {"pathParameters": {"InvoiceID": str(UNKNOWN_INVOICE)}, "requestContext": {"requestId": "bench"}}
+        ).encode(),
+    )
     body = json.loads(response["Payload"].read())
     if "FunctionError" in response:
         raise RuntimeError(f"{name} failed: {body}")
@@ -85,13 +89,19 @@ def warm_invokes(client: Any, name: str, count: int) -> list[float]:
 def measure(stack: Stack, scaffold: Scaffold, rounds: int, invokes: int) -> dict[str, Any]:
     client = stack.client("lambda")
     deployed = client.get_function_configuration(FunctionName=stack.function(FUNCTION))
-    settings = dict(env=deployed.get("Environment", {}).get("Variables", {}), runtime=deployed["Runtime"],
-                    layers=[layer["Arn"] for layer in deployed.get("Layers", [])], timeout=30, memory=256)
+    settings = dict(
+        env=deployed.get("Environment", {}).get("Variables", {}),
+        runtime=deployed["Runtime"],
+        layers=[layer["Arn"] for layer in deployed.get("Layers", [])],
+        timeout=30,
+        memory=256,
+    )
     scratch = Path(tempfile.mkdtemp(prefix="bench-hot-reload-"))
     try:
         functions, out = scratch / "functions", scratch / "hot-reload"
-        shutil.copytree(REPO / "functions" / FUNCTION, functions / FUNCTION,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            REPO / "functions" / FUNCTION, functions / FUNCTION, ignore=shutil.ignore_patterns("__pycache__")
+        )
         handler = functions / FUNCTION / "handler.py"
         original = handler.read_text()
         if MESSAGE not in original:
@@ -105,8 +115,10 @@ def measure(stack: Stack, scaffold: Scaffold, rounds: int, invokes: int) -> dict
             until_answered(client, name, 0, time.perf_counter())  # started once: both warm
 
         stop, mirrored_at = threading.Event(), []
-        watcher = threading.Thread(target=hot_reload.watch, args=(
-            functions, REPO / "lib", out, lambda _: mirrored_at.append(time.perf_counter()), stop))
+        watcher = threading.Thread(
+            target=hot_reload.watch,
+            args=(functions, REPO / "lib", out, lambda _: mirrored_at.append(time.perf_counter()), stop),
+        )
         watcher.start()
         hot_latencies, mirror_latencies, zip_latencies = [], [], []
         try:
@@ -141,6 +153,11 @@ def measure(stack: Stack, scaffold: Scaffold, rounds: int, invokes: int) -> dict
         check_us = (time.perf_counter() - started) * 1000
     finally:
         shutil.rmtree(scratch)
-    return {"edit_to_answer_ms": hot_latencies, "edit_to_mirrored_ms": mirror_latencies,
-            "zip_update_to_answer_ms": zip_latencies, "warm_ms": warm,
-            "check_us": check_us, "files": files}
+    return {
+        "edit_to_answer_ms": hot_latencies,
+        "edit_to_mirrored_ms": mirror_latencies,
+        "zip_update_to_answer_ms": zip_latencies,
+        "warm_ms": warm,
+        "check_us": check_us,
+        "files": files,
+    }

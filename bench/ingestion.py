@@ -72,8 +72,9 @@ def verify_sample(stack: Stack, table: str, bills: BillsFile) -> int:
     dynamodb = stack.client("dynamodb")
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(ids), 100):
-        request = {table: {"Keys": [{"InvoiceID": {"N": str(i)}} for i in ids[start:start + 100]],
-                           "ConsistentRead": True}}
+        request = {
+            table: {"Keys": [{"InvoiceID": {"N": str(i)}} for i in ids[start : start + 100]], "ConsistentRead": True}
+        }
         for _ in range(10):
             response = dynamodb.batch_get_item(RequestItems=request)
             for item in response["Responses"].get(table, []):
@@ -84,8 +85,12 @@ def verify_sample(stack: Stack, table: str, bills: BillsFile) -> int:
     for invoice_id in ids:
         item = found.get(invoice_id)
         _, name, balance, paid = expected[invoice_id]
-        if not item or Decimal(item["Balance"]["N"]) != Decimal(balance) or item["CustomerName"]["S"] != name \
-                or item["IsProcessed"]["N"] != paid:
+        if (
+            not item
+            or Decimal(item["Balance"]["N"]) != Decimal(balance)
+            or item["CustomerName"]["S"] != name
+            or item["IsProcessed"]["N"] != paid
+        ):
             raise AssertionError(f"invoice {invoice_id}: stored {item}, file says {expected[invoice_id]}")
     return len(ids)
 
@@ -94,8 +99,9 @@ def report_key(key: str) -> str:
     return f"{key}.rejected.jsonl"
 
 
-def ingest_through_s3(stack: Stack, key: str, bills: BillsFile, timeout_s: float,
-                      allow_partial: bool = False) -> dict[str, Any]:
+def ingest_through_s3(
+    stack: Stack, key: str, bills: BillsFile, timeout_s: float, allow_partial: bool = False
+) -> dict[str, Any]:
     """Upload the file to the bills bucket and wait for ingestion to finish; seconds, rows/s, peak memory.
     With allow_partial, a run still going after timeout_s reports how far it got instead of failing."""
     s3 = stack.client("s3")
@@ -110,9 +116,15 @@ def ingest_through_s3(stack: Stack, key: str, bills: BillsFile, timeout_s: float
                 raise
             seconds = time.perf_counter() - started
             done = rows_done(stack, table, bills)
-            return {"completed": False, "seconds": seconds, "rows_done": done, "rows_per_s": done / seconds,
-                    "peak_rss_mb": memory.peak_rss_mb, "lifetime_hwm_mb": memory.lifetime_hwm_mb,
-                    "processes": len(memory.processes)}
+            return {
+                "completed": False,
+                "seconds": seconds,
+                "rows_done": done,
+                "rows_per_s": done / seconds,
+                "peak_rss_mb": memory.peak_rss_mb,
+                "lifetime_hwm_mb": memory.lifetime_hwm_mb,
+                "processes": len(memory.processes),
+            }
         seconds = time.perf_counter() - started
     rejected = s3.get_object(Bucket=bucket, Key=report_key(key))["Body"].read()
     if rejected.strip():
@@ -120,9 +132,15 @@ def ingest_through_s3(stack: Stack, key: str, bills: BillsFile, timeout_s: float
     checked = verify_sample(stack, table, bills)
     for leftover in (key, report_key(key)):
         s3.delete_object(Bucket=bucket, Key=leftover)
-    return {"completed": True, "seconds": seconds, "rows_per_s": bills.rows / seconds, "verified_rows": checked,
-            "peak_rss_mb": memory.peak_rss_mb, "lifetime_hwm_mb": memory.lifetime_hwm_mb,
-            "processes": len(memory.processes)}
+    return {
+        "completed": True,
+        "seconds": seconds,
+        "rows_per_s": bills.rows / seconds,
+        "verified_rows": checked,
+        "peak_rss_mb": memory.peak_rss_mb,
+        "lifetime_hwm_mb": memory.lifetime_hwm_mb,
+        "processes": len(memory.processes),
+    }
 
 
 def rows_done(stack: Stack, table: str, bills: BillsFile) -> int:
@@ -167,9 +185,19 @@ def ceiling(stack: Stack, bills: BillsFile, warm_up: BillsFile | None = None) ->
 def _batch_write(stack: Stack, bills: BillsFile) -> None:
     table = stack.outputs["balance_table"]
     dynamodb = stack.client("dynamodb", pool=CEILING_THREADS * 2)
-    items = [{"PutRequest": {"Item": {"InvoiceID": {"N": r[0]}, "CustomerName": {"S": r[1]},
-                                      "Balance": {"N": r[2]}, "IsProcessed": {"N": r[3]}}}}
-             for r in bills.records()]
+    items = [
+        {
+            "PutRequest": {
+                "Item": {
+                    "InvoiceID": {"N": r[0]},
+                    "CustomerName": {"S": r[1]},
+                    "Balance": {"N": r[2]},
+                    "IsProcessed": {"N": r[3]},
+                }
+            }
+        }
+        for r in bills.records()
+    ]
 
     def write(batch: list[dict[str, Any]]) -> None:
         pending: dict[str, Any] = {table: batch}
@@ -181,7 +209,7 @@ def _batch_write(stack: Stack, bills: BillsFile) -> None:
         raise RuntimeError("DynamoDB kept items unprocessed")
 
     with ThreadPoolExecutor(CEILING_THREADS) as pool:
-        list(pool.map(write, (items[i:i + BATCH_WRITE] for i in range(0, len(items), BATCH_WRITE))))
+        list(pool.map(write, (items[i : i + BATCH_WRITE] for i in range(0, len(items), BATCH_WRITE))))
 
 
 def baseline(stack: Stack, scaffold: Scaffold, bucket: str, bills: BillsFile) -> dict[str, Any]:
@@ -209,9 +237,13 @@ def fan_out(stack: Stack, scaffold: Scaffold, bucket: str, bills: BillsFile, chu
     deployed = lambdas.get_function_configuration(FunctionName=stack.function("ingest_bills"))
     chunk_bytes = max(1024, len(bills.data) // chunks)
     name = scaffold.function(
-        "ingest-small-chunks", (REPO / "build" / "functions" / "ingest_bills.zip").read_bytes(),
+        "ingest-small-chunks",
+        (REPO / "build" / "functions" / "ingest_bills.zip").read_bytes(),
         {**deployed["Environment"]["Variables"], "INGEST_CHUNK_BYTES": str(chunk_bytes)},  # logs, metrics, tracing too
-        runtime=deployed["Runtime"], layers=[layer["Arn"] for layer in deployed.get("Layers", [])], timeout=300)
+        runtime=deployed["Runtime"],
+        layers=[layer["Arn"] for layer in deployed.get("Layers", [])],
+        timeout=300,
+    )
     key = "bills-due/fan-out.csv"
     etag = s3.put_object(Bucket=bucket, Key=key, Body=bills.data)["ETag"]
     event = {"Records": [{"s3": {"bucket": {"name": bucket}, "object": {"key": key, "eTag": etag.strip('"')}}}]}
@@ -220,13 +252,19 @@ def fan_out(stack: Stack, scaffold: Scaffold, bucket: str, bills: BillsFile, chu
         lambdas.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(event).encode())
         poll(lambda: _exists(s3, bucket, report_key(key)), timeout_s=max(120.0, bills.rows / 100))
         seconds = time.perf_counter() - started
-    leftovers = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
-                 if ".part-" in o["Key"]]
+    leftovers = [
+        o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", []) if ".part-" in o["Key"]
+    ]
     verify_sample(stack, stack.outputs["balance_table"], bills)
-    return {"seconds": seconds, "rows_per_s": bills.rows / seconds, "chunk_bytes": chunk_bytes,
-            "chunks_logged": logged_chunks(stack, name), "leftover_part_reports": len(leftovers),
-            "processes": len(memory.processes), "peak_rss_mb": memory.peak_rss_mb}
-
+    return {
+        "seconds": seconds,
+        "rows_per_s": bills.rows / seconds,
+        "chunk_bytes": chunk_bytes,
+        "chunks_logged": logged_chunks(stack, name),
+        "leftover_part_reports": len(leftovers),
+        "processes": len(memory.processes),
+        "peak_rss_mb": memory.peak_rss_mb,
+    }
 
 
 def logged_chunks(stack: Stack, function_name: str) -> int:
@@ -235,8 +273,11 @@ def logged_chunks(stack: Stack, function_name: str) -> int:
     group, count, deadline = f"/aws/lambda/{function_name}", -1, time.monotonic() + 5
     while time.monotonic() < deadline:
         try:
-            events = [e for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group)
-                      for e in page["events"]]
+            events = [
+                e
+                for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+                for e in page["events"]
+            ]
         except logs.exceptions.ResourceNotFoundException:
             events = []
         now = sum('"ingest_chunk"' in e["message"] for e in events)

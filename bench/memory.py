@@ -24,8 +24,9 @@ def function_pids(function_name: str, port: int) -> list[int]:
             env = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if wanted_name in env and any(v.startswith(b"AWS_ENDPOINT_URL=") and v.endswith(f":{port}".encode())
-                                      for v in env):
+        if wanted_name in env and any(
+            v.startswith(b"AWS_ENDPOINT_URL=") and v.endswith(f":{port}".encode()) for v in env
+        ):
             found.append(int(entry.name))
     return found
 

@@ -64,23 +64,42 @@ class Inbox(Periodic):
 
 
 def _one_payment(stack: Stack, inbox: Inbox, invoice_id: int) -> float:
-    stack.client("dynamodb").put_item(TableName=stack.outputs["balance_table"], Item={
-        "InvoiceID": {"N": str(invoice_id)}, "CustomerName": {"S": "Bench Payer"}, "Balance": {"N": "42.50"},
-        "IsProcessed": {"N": "0"}})
+    stack.client("dynamodb").put_item(
+        TableName=stack.outputs["balance_table"],
+        Item={
+            "InvoiceID": {"N": str(invoice_id)},
+            "CustomerName": {"S": "Bench Payer"},
+            "Balance": {"N": "42.50"},
+            "IsProcessed": {"N": "0"},
+        },
+    )
     email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
     phone = "+1555" + f"{uuid.uuid4().int % 10**7:07d}"
-    body = {"InvoiceID": invoice_id, "BillersName": "Bench Payer", "BillingAmount": "42.50", "CardNumber": CARD,
-            "ExpiryDate": "12/39", "EmailId": email, "PhnNumber": phone, "Choices": "both"}
+    body = {
+        "InvoiceID": invoice_id,
+        "BillersName": "Bench Payer",
+        "BillingAmount": "42.50",
+        "CardNumber": CARD,
+        "ExpiryDate": "12/39",
+        "EmailId": email,
+        "PhnNumber": phone,
+        "Choices": "both",
+    }
     started = time.perf_counter()
-    accepted = requests.post(f"{stack.outputs['api_url']}/paymentbalance", json=body,
-                             headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=30)
+    accepted = requests.post(
+        f"{stack.outputs['api_url']}/paymentbalance",
+        json=body,
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+        timeout=30,
+    )
     if accepted.status_code != 202:
         raise AssertionError(f"payment of {invoice_id}: {accepted.status_code} {accepted.text[:300]}")
     return (inbox.wait_for(email, phone) - started) * 1000
 
 
-def measure(stack: Stack, first_id: int, count: int, parallel: int, own_stack: bool,
-            stack_cpu: Callable[[], dict[str, float]]) -> dict[str, dict[str, Any]]:
+def measure(
+    stack: Stack, first_id: int, count: int, parallel: int, own_stack: bool, stack_cpu: Callable[[], dict[str, float]]
+) -> dict[str, dict[str, Any]]:
     """`count` payments one at a time, then `count` with `parallel` at a time (ids first_id .. first_id + 2 * count
     + parallel): each series' end-to-end latencies (ms) and the stack's CPU per payment (ms, by process role).
     Seen messages are deleted only from a stack of our own."""
@@ -99,6 +118,8 @@ def measure(stack: Stack, first_id: int, count: int, parallel: int, own_stack: b
         with ThreadPoolExecutor(parallel) as pool:
             # Unmeasured: one round at full concurrency, so LocalStack starts the extra Lambda environments first.
             list(pool.map(lambda i: _one_payment(stack, inbox, first_id + 2 * count + 1 + i), range(parallel)))
-            timed(f"{parallel} at a time",
-                  lambda: list(pool.map(lambda i: _one_payment(stack, inbox, first_id + count + i), range(count))))
+            timed(
+                f"{parallel} at a time",
+                lambda: list(pool.map(lambda i: _one_payment(stack, inbox, first_id + count + i), range(count))),
+            )
     return series

@@ -27,23 +27,33 @@ def _ratio(figure: Figure, other: float | None) -> str:
 
 def machine() -> dict[str, Any]:
     load = os.getloadavg()
-    return {"cpus": os.cpu_count(), "load_average_1_5_15": [round(x, 2) for x in load],
-            "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "load_average_1_5_15": [round(x, 2) for x in load],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def markdown(figures: list[Figure], meta: dict[str, Any]) -> str:
-    lines = [f"# Benchmark run {meta['run']}", "",
-             f"Machine: {meta['machine']['cpus']} CPUs, load average at start {meta['load_at_start']}, at end "
-             f"{meta['machine']['load_average_1_5_15']} (1/5/15 min); {meta['machine']['platform']}. "
-             f"Stack: {meta['stack']}. Options: {meta['options']}.", "",
-             "| § | figure | measured | baseline (same run) | ratio | ceiling (same run) | ratio | target | met |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"# Benchmark run {meta['run']}",
+        "",
+        f"Machine: {meta['machine']['cpus']} CPUs, load average at start {meta['load_at_start']}, at end "
+        f"{meta['machine']['load_average_1_5_15']} (1/5/15 min); {meta['machine']['platform']}. "
+        f"Stack: {meta['stack']}. Options: {meta['options']}.",
+        "",
+        "| § | figure | measured | baseline (same run) | ratio | ceiling (same run) | ratio | target | met |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for f in figures:
         met = {True: "yes", False: "**no**", None: "—"}[f.met]
         base = f"{_num(f.baseline, f.unit)} {f.baseline_label}".strip() if f.baseline is not None else "—"
         ceil = f"{_num(f.ceiling, f.unit)} {f.ceiling_label}".strip() if f.ceiling is not None else "—"
-        lines.append(f"| {f.section} | {f.name} | {_num(f.value, f.unit)} | {base} | {_ratio(f, f.baseline)} | "
-                     f"{ceil} | {_ratio(f, f.ceiling)} | {f.target or '—'} | {met} |")
+        lines.append(
+            f"| {f.section} | {f.name} | {_num(f.value, f.unit)} | {base} | {_ratio(f, f.baseline)} | "
+            f"{ceil} | {_ratio(f, f.ceiling)} | {f.target or '—'} | {met} |"
+        )
     notes = [f"- {f.section} {f.name}: {f.note}" for f in figures if f.note]
     if notes:
         lines += ["", "Notes:", *notes]
@@ -71,8 +81,13 @@ def plot(path: Path, latencies: dict[str, list[float]]) -> None:
     if not series:
         return
     fig, ax = plt.subplots(figsize=(11, 0.5 * len(series) + 2))
-    ax.boxplot(list(series.values()), vert=False, whis=(1, 99), showfliers=False,
-               tick_labels=[f"{name} (n={len(v)})" for name, v in series.items()])
+    ax.boxplot(
+        list(series.values()),
+        vert=False,
+        whis=(1, 99),
+        showfliers=False,
+        tick_labels=[f"{name} (n={len(v)})" for name, v in series.items()],
+    )
     ax.set_xscale("log")
     ax.set_xlabel("latency, ms (log scale; box 25–75 %, whiskers p1–p99)")
     ax.grid(axis="x", which="both", alpha=0.3)

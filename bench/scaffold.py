@@ -33,15 +33,31 @@ class Scaffold:
     def name(self, what: str) -> str:
         return f"bench-{what}-{self.run}-{uuid.uuid4().hex[:4]}".lower()
 
-    def function(self, what: str, code: bytes | Path, env: dict[str, str] | None = None, *,
-                 runtime: str = "python3.13", layers: list[str] | None = None, timeout: int = 900,
-                 memory: int = 512) -> str:
+    def function(
+        self,
+        what: str,
+        code: bytes | Path,
+        env: dict[str, str] | None = None,
+        *,
+        runtime: str = "python3.13",
+        layers: list[str] | None = None,
+        timeout: int = 900,
+        memory: int = 512,
+    ) -> str:
         """A function from a zip, or (a folder) from LocalStack's `hot-reload` bucket, as `make dev` deploys."""
         name = self.name(what)
         source = {"ZipFile": code} if isinstance(code, bytes) else {"S3Bucket": "hot-reload", "S3Key": str(code)}
         self.lambdas.create_function(
-            FunctionName=name, Runtime=runtime, Role=ROLE, Handler="handler.handler", Code=source,
-            Timeout=timeout, MemorySize=memory, Environment={"Variables": env or {}}, Layers=layers or [])
+            FunctionName=name,
+            Runtime=runtime,
+            Role=ROLE,
+            Handler="handler.handler",
+            Code=source,
+            Timeout=timeout,
+            MemorySize=memory,
+            Environment={"Variables": env or {}},
+            Layers=layers or [],
+        )
         self._undo.append(lambda: self.lambdas.delete_function(FunctionName=name))
         self.lambdas.get_waiter("function_active_v2").wait(FunctionName=name)
         return name
@@ -70,8 +86,13 @@ class Scaffold:
         resource = api.create_resource(restApiId=api_id, parentId=root, pathPart=path)["id"]
         api.put_method(restApiId=api_id, resourceId=resource, httpMethod="GET", authorizationType="NONE")
         api.put_integration(
-            restApiId=api_id, resourceId=resource, httpMethod="GET", type="AWS_PROXY", integrationHttpMethod="POST",
-            uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations")
+            restApiId=api_id,
+            resourceId=resource,
+            httpMethod="GET",
+            type="AWS_PROXY",
+            integrationHttpMethod="POST",
+            uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations",
+        )
         api.create_deployment(restApiId=api_id, stageName="bench")
         return f"{self.stack.endpoint}/_aws/execute-api/{api_id}/bench/{path}"
 

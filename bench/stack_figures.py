@@ -31,7 +31,6 @@ import stackctl  # noqa: E402
 from bench.memory import status_kb  # noqa: E402
 
 
-
 def stack_rss_mb() -> float:
     """Resident memory of LocalStack, DynamoDB Local and the Lambda processes, in MB."""
     return sum(status_kb(pid, "VmRSS") for pid in stackctl.processes_of_this_stack()) / 1024
@@ -48,8 +47,13 @@ def stack_cpu_seconds() -> dict[str, float]:
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue  # gone meanwhile
-        role = ("localstack" if b"localstack.runtime.main" in command else
-                "dynamodb-local" if b"DynamoDBLocal" in command else "lambda")
+        role = (
+            "localstack"
+            if b"localstack.runtime.main" in command
+            else "dynamodb-local"
+            if b"DynamoDBLocal" in command
+            else "lambda"
+        )
         used[role] += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
     return used
 
@@ -80,8 +84,12 @@ def timed_invoke(client, name: str) -> float:
 
 def main() -> None:
     port = int(os.environ.get("LOCALSTACK_PORT") or 4566)
-    os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="test",
-                      AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
+    os.environ.update(
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--invokes", type=int, default=200)
     args = parser.parse_args()

@@ -41,8 +41,13 @@ class StackSession:
 
 def _make(target: str, env: dict[str, str], timeout_s: int) -> tuple[float, str]:
     started = time.perf_counter()
-    done = subprocess.run(["make", "--no-print-directory", "-C", str(REPO), target], env=env, capture_output=True,
-                          text=True, timeout=timeout_s)
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(REPO), target],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"make {target} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
@@ -50,8 +55,12 @@ def _make(target: str, env: dict[str, str], timeout_s: int) -> tuple[float, str]
 
 
 def open_session(port: int, run: str) -> StackSession:
-    env = {**os.environ, "LOCALSTACK_PORT": str(port), "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-           "STACK": "embedded"}
+    env = {
+        **os.environ,
+        "LOCALSTACK_PORT": str(port),
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "STACK": "embedded",
+    }
     state = stackctl.read_state()
     if stackctl.health(port) is not None:
         outputs_path = Path(os.environ.get("DEPLOY_OUTPUTS") or REPO / "build" / "outputs.json")
@@ -60,9 +69,11 @@ def open_session(port: int, run: str) -> StackSession:
             sys.exit(f"bench: {outputs_path} describes another stack ({outputs['api_url']}), not port {port}")
         return StackSession(Stack(port, outputs), own=False)
     if state and stackctl.stack_is_running(state):
-        sys.exit(f"bench: this checkout already runs a stack on port {state['port']} and stackctl keeps one stack "
-                 f"per checkout; run `make bench LOCALSTACK_PORT={state['port']}` to measure it, or run the bench "
-                 "from a clone (bench/README.md) for a dedicated stack.")
+        sys.exit(
+            f"bench: this checkout already runs a stack on port {state['port']} and stackctl keeps one stack "
+            f"per checkout; run `make bench LOCALSTACK_PORT={state['port']}` to measure it, or run the bench "
+            "from a clone (bench/README.md) for a dedicated stack."
+        )
     session = StackSession(Stack(port, {}), own=True)
     try:
         seconds, out = _make("up", env, timeout_s=300)
@@ -71,8 +82,12 @@ def open_session(port: int, run: str) -> StackSession:
             session.timings["stackctl up"] = float(found.group(1))
         session.workspace = f"bench-{run}"
         outputs_path = REPO / "build" / f"bench-outputs-{run}.json"
-        deploy_env = {**env, "TF_WORKSPACE": session.workspace, "DEPLOY_OUTPUTS": str(outputs_path),
-                      "TF_VAR_payment_wait_seconds": "0"}
+        deploy_env = {
+            **env,
+            "TF_WORKSPACE": session.workspace,
+            "DEPLOY_OUTPUTS": str(outputs_path),
+            "TF_VAR_payment_wait_seconds": "0",
+        }
         session.timings["make deploy"], _ = _make("deploy", deploy_env, timeout_s=600)
         session.stack.outputs = json.loads(outputs_path.read_text())
         outputs_path.unlink()
@@ -86,7 +101,11 @@ def close_session(session: StackSession) -> None:
     """Stop the stack this run started and forget its Terraform workspace (its resources died with the stack)."""
     if not session.own:
         return
-    subprocess.run([sys.executable, stackctl.__file__, "down"], capture_output=True, timeout=120,
-                   env={**os.environ, "LOCALSTACK_PORT": str(session.stack.port)})
+    subprocess.run(
+        [sys.executable, stackctl.__file__, "down"],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "LOCALSTACK_PORT": str(session.stack.port)},
+    )
     if session.workspace:
         shutil.rmtree(REPO / "terraform" / "terraform.tfstate.d" / session.workspace, ignore_errors=True)

@@ -54,8 +54,11 @@ def describe(record: dict[str, Any]) -> Failure:
     context = record.get("requestContext", {})
     function_arn = context.get("functionArn", "")
     response = record.get("responsePayload") or {}
-    error = (f"{response.get('errorType', 'Error')}: {response.get('errorMessage', '')}" if response
-             else context.get("condition", "no response"))
+    error = (
+        f"{response.get('errorType', 'Error')}: {response.get('errorMessage', '')}"
+        if response
+        else context.get("condition", "no response")
+    )
     payload = record.get("requestPayload") or {}
     return Failure(
         function=function_arn.split(":function:")[-1].split(":")[0],
@@ -73,13 +76,17 @@ def objects_named(payload: dict[str, Any]) -> Iterator[str]:
     """The files an event names: an S3 notification's records, or an ingestion chunk's continuation."""
     if "continuation" in payload:
         job = payload["continuation"]
-        yield (f"{job.get('bucket')}/{job.get('key')} (etag {job.get('etag')}, version {job.get('version_id')}, "
-               f"from byte {job.get('offset', 0)})")
+        yield (
+            f"{job.get('bucket')}/{job.get('key')} (etag {job.get('etag')}, version {job.get('version_id')}, "
+            f"from byte {job.get('offset', 0)})"
+        )
     for item in payload.get("Records", []):
         s3 = item.get("s3", {})
         obj = s3.get("object", {})
-        yield (f"{s3.get('bucket', {}).get('name')}/{obj.get('key')} "
-               f"(etag {obj.get('eTag')}, version {obj.get('versionId')})")
+        yield (
+            f"{s3.get('bucket', {}).get('name')}/{obj.get('key')} "
+            f"(etag {obj.get('eTag')}, version {obj.get('versionId')})"
+        )
 
 
 def queue_url(given: str | None) -> str:
@@ -88,16 +95,19 @@ def queue_url(given: str | None) -> str:
     try:
         return json.loads(OUTPUTS.read_text())["ingest_failures_queue_url"]
     except (OSError, ValueError, KeyError):
-        sys.exit(f"no --queue-url and no ingest_failures_queue_url in {OUTPUTS}: deploy first (make deploy), "
-                 "or pass the queue URL of your AWS deployment (terraform output ingest_failures_queue_url)")
+        sys.exit(
+            f"no --queue-url and no ingest_failures_queue_url in {OUTPUTS}: deploy first (make deploy), "
+            "or pass the queue URL of your AWS deployment (terraform output ingest_failures_queue_url)"
+        )
 
 
 def receive_all(sqs: Any, url: str, hide_seconds: int) -> Iterator[dict[str, Any]]:
     """Every message in the queue, each once, hidden from other readers for hide_seconds after it is received."""
     seen: set[str] = set()
     while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                       VisibilityTimeout=hide_seconds).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=hide_seconds
+        ).get("Messages", [])
         fresh = [message for message in messages if message["MessageId"] not in seen]
         if not fresh:
             return
@@ -137,8 +147,11 @@ def list_failures(sqs: Any, url: str, as_json: bool) -> int:
 def replay(lambda_client: Any, failure: Failure) -> str | None:
     """Invoke the recorded function with the recorded event and wait for it; the error, or None if it succeeded."""
     try:
-        response = lambda_client.invoke(FunctionName=failure.function_arn, InvocationType="RequestResponse",
-                                        Payload=json.dumps(failure.payload).encode())
+        response = lambda_client.invoke(
+            FunctionName=failure.function_arn,
+            InvocationType="RequestResponse",
+            Payload=json.dumps(failure.payload).encode(),
+        )
     except ClientError as error:  # e.g. the function was renamed or removed since
         return f"{error.response['Error']['Code']}: {error.response['Error'].get('Message', '')}"
     if not response.get("FunctionError"):

@@ -36,15 +36,40 @@ POLL_S = 1.0
 LATE_MS = 30_000
 # Keys powertools puts on every line (the level and message lead the line, the exception follows it); the request
 # ids are left out too: long, and the same on every line of an invocation.
-BOILERPLATE = {"timestamp", "level", "message", "service", "location", "cold_start", "function_name",
-               "function_memory_size", "function_arn", "function_request_id", "correlation_id", "xray_trace_id",
-               "sampling_rate", "exception", "exception_name", "stack_trace"}
+BOILERPLATE = {
+    "timestamp",
+    "level",
+    "message",
+    "service",
+    "location",
+    "cold_start",
+    "function_name",
+    "function_memory_size",
+    "function_arn",
+    "function_request_id",
+    "correlation_id",
+    "xray_trace_id",
+    "sampling_rate",
+    "exception",
+    "exception_name",
+    "stack_trace",
+}
 CAUSE_CHARS = 300  # of an error's cause; the rest is in the execution's history
 SINCE = re.compile(r"^(\d+)\s*([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Plain ANSI escapes: a few colours and a reset do not need a dependency.
-COLOURS = ["\033[36m", "\033[32m", "\033[35m", "\033[34m", "\033[33m", "\033[96m", "\033[92m", "\033[95m",
-           "\033[94m", "\033[93m"]
+COLOURS = [
+    "\033[36m",
+    "\033[32m",
+    "\033[35m",
+    "\033[34m",
+    "\033[33m",
+    "\033[96m",
+    "\033[92m",
+    "\033[95m",
+    "\033[94m",
+    "\033[93m",
+]
 LEVEL_COLOURS = {"ERROR": "\033[1;31m", "CRITICAL": "\033[1;31m", "WARNING": "\033[33m"}
 RESET = "\033[0m"
 
@@ -150,8 +175,11 @@ def readable(message: str) -> str:
         # AWS's runtime joins a traceback's lines with "\r" so that it stays one event.
         return message.strip().replace("\r", "\n")
     if isinstance(record.get("_aws"), dict):
-        names = [metric["Name"] for directive in record["_aws"].get("CloudWatchMetrics", [])
-                 for metric in directive.get("Metrics", [])]
+        names = [
+            metric["Name"]
+            for directive in record["_aws"].get("CloudWatchMetrics", [])
+            for metric in directive.get("Metrics", [])
+        ]
         return "metrics " + " ".join(f"{name}={metric_text(record.get(name))}" for name in names)
     if "level" in record and "message" in record:
         message = record["message"] if isinstance(record["message"], str) else value_text(record["message"])
@@ -233,7 +261,7 @@ def render(line: Line, width: int, colours: dict[str, str] | None = None) -> str
         source = f"{colours[line.source]}{source}{RESET}"
         level = text.split(" ", 1)[0]
         if level in LEVEL_COLOURS:
-            text = f"{LEVEL_COLOURS[level]}{level}{RESET}{text[len(level):]}"
+            text = f"{LEVEL_COLOURS[level]}{level}{RESET}{text[len(level) :]}"
     indent = " " * (len(stamp(line.time)) + 2 + width + 2)
     return f"{stamp(line.time)}  {source}  " + text.replace("\n", "\n" + indent)
 
@@ -241,11 +269,15 @@ def render(line: Line, width: int, colours: dict[str, str] | None = None) -> str
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.logs", description=__doc__.strip().splitlines()[0])
     parser.add_argument("--function", metavar="NAME", help=f"one function (start_payment...) or {WORKFLOW}")
-    parser.add_argument("--since", default="5m", help="how far back to start: 30s, 10m, 2h, 1d or an ISO 8601 time "
-                        "(default 5m)")
+    parser.add_argument(
+        "--since", default="5m", help="how far back to start: 30s, 10m, 2h, 1d or an ISO 8601 time (default 5m)"
+    )
     parser.add_argument("--once", action="store_true", help="print what is there and exit instead of following")
-    parser.add_argument("--outputs", help="the deployment's Terraform outputs (default build/outputs.json; - reads "
-                        "`terraform output -json` from standard input)")
+    parser.add_argument(
+        "--outputs",
+        help="the deployment's Terraform outputs (default build/outputs.json; - reads "
+        "`terraform output -json` from standard input)",
+    )
     args = parser.parse_args(argv)
     start = parse_since(args.since, dt.datetime.now(dt.timezone.utc))
     groups = log_groups(read_outputs(args.outputs))
@@ -254,8 +286,11 @@ def main(argv: list[str]) -> int:
             parser.error(f"--function {args.function}: not one of {', '.join(groups)}")
         groups = {args.function: groups[args.function]}
     width = max(len(source) for source in groups)
-    colours = ({source: COLOURS[n % len(COLOURS)] for n, source in enumerate(groups)}
-               if use_colour(sys.stdout, dict(os.environ)) else None)
+    colours = (
+        {source: COLOURS[n % len(COLOURS)] for n, source in enumerate(groups)}
+        if use_colour(sys.stdout, dict(os.environ))
+        else None
+    )
     follower = Follower(boto3.client("logs"), groups, start)
     try:
         while True:

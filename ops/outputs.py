@@ -19,7 +19,11 @@ def read_outputs(path: str | None = None) -> dict[str, Any]:
         text = sys.stdin.read() if source == "-" else Path(source).read_text()
         outputs = json.loads(text)
     except (OSError, ValueError) as error:
-        sys.exit(f"cannot read the deployment's outputs from {source} ({error}): deploy first (make deploy), or pass "
-                 "--outputs with `terraform output -json` of your AWS deployment")
-    return {name: value["value"] if isinstance(value, dict) and "value" in value and "sensitive" in value else value
-            for name, value in outputs.items()}
+        sys.exit(
+            f"cannot read the deployment's outputs from {source} ({error}): deploy first (make deploy), or pass "
+            "--outputs with `terraform output -json` of your AWS deployment"
+        )
+    return {
+        name: value["value"] if isinstance(value, dict) and "value" in value and "sensitive" in value else value
+        for name, value in outputs.items()
+    }

@@ -84,8 +84,11 @@ def read_deployment(outputs_path: Path) -> Deployment:
     missing = [name for name in ["name_prefix", *TABLES.values(), *BUCKETS.values()] if name not in outputs]
     if missing:
         raise SnapshotError(f"{outputs_path} lacks {', '.join(missing)}: deploy again (make deploy)")
-    return Deployment(outputs["name_prefix"], {file: outputs[name] for file, name in TABLES.items()},
-                      {file: outputs[name] for file, name in BUCKETS.items()})
+    return Deployment(
+        outputs["name_prefix"],
+        {file: outputs[name] for file, name in TABLES.items()},
+        {file: outputs[name] for file, name in BUCKETS.items()},
+    )
 
 
 # --- DynamoDB JSON ---------------------------------------------------------------------------------------------------
@@ -94,7 +97,7 @@ def read_deployment(outputs_path: Path) -> Deployment:
 
 def to_json(value: dict[str, Any]) -> dict[str, Any]:
     """An attribute value as botocore gives it -> as JSON can hold it."""
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "B":
         return {kind: base64.b64encode(inner).decode()}
     if kind == "BS":
@@ -108,7 +111,7 @@ def to_json(value: dict[str, Any]) -> dict[str, Any]:
 
 def from_json(value: dict[str, Any]) -> dict[str, Any]:
     """The reverse of to_json."""
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "B":
         return {kind: base64.b64decode(inner)}
     if kind == "BS":
@@ -161,11 +164,15 @@ def progress(description: str, unit: str, total: int | None = None) -> tqdm:
 
 def check_name(name: str) -> None:
     if not name:
-        raise SnapshotError("which snapshot? give its name: make snapshot NAME=<name> / make restore NAME=<name> "
-                            "(make snapshot without NAME lists them)")
+        raise SnapshotError(
+            "which snapshot? give its name: make snapshot NAME=<name> / make restore NAME=<name> "
+            "(make snapshot without NAME lists them)"
+        )
     if not NAME.fullmatch(name):
-        raise SnapshotError(f"{name!r} is not a snapshot name: letters, digits, '.', '_' and '-', "
-                            "starting with a letter or digit, at most 100")
+        raise SnapshotError(
+            f"{name!r} is not a snapshot name: letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit, at most 100"
+        )
 
 
 def check_deployed(dynamodb: Any, s3: Any, deployment: Deployment, endpoint: str) -> dict[str, list[dict]]:
@@ -184,8 +191,10 @@ def check_deployed(dynamodb: Any, s3: Any, deployment: Deployment, endpoint: str
                 raise
             missing.append(f"bucket {bucket}")
     if missing:
-        raise SnapshotError(f"{', '.join(missing)} not found at {endpoint}: the stack has no deployment (restarted?). "
-                            "Deploy first (make deploy), then run this again; nothing was changed.")
+        raise SnapshotError(
+            f"{', '.join(missing)} not found at {endpoint}: the stack has no deployment (restarted?). "
+            "Deploy first (make deploy), then run this again; nothing was changed."
+        )
     return schemas
 
 
@@ -207,10 +216,15 @@ def save(dynamodb: Any, s3: Any, deployment: Deployment, folder: Path, name: str
             "format": FORMAT,
             "name": name,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "deployment": {"name_prefix": deployment.name_prefix, "endpoint": endpoint,
-                           "region": dynamodb.meta.region_name},
-            "tables": {file: save_table(dynamodb, table, schemas[file], partial, file)
-                       for file, table in deployment.tables.items()},
+            "deployment": {
+                "name_prefix": deployment.name_prefix,
+                "endpoint": endpoint,
+                "region": dynamodb.meta.region_name,
+            },
+            "tables": {
+                file: save_table(dynamodb, table, schemas[file], partial, file)
+                for file, table in deployment.tables.items()
+            },
             "buckets": {file: save_bucket(s3, bucket, partial, file) for file, bucket in deployment.buckets.items()},
         }
         (partial / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -230,8 +244,13 @@ def save_table(dynamodb: Any, table: str, key_schema: list[dict], snapshot: Path
             count += len(page["Items"])
             bar.update(len(page["Items"]))
     print(f"  table {table}: {count} items", flush=True)
-    return {"name": table, "key_schema": key_schema, "items": count, "file": str(path.relative_to(snapshot)),
-            "sha256": sha256_of(path)}
+    return {
+        "name": table,
+        "key_schema": key_schema,
+        "items": count,
+        "file": str(path.relative_to(snapshot)),
+        "sha256": sha256_of(path),
+    }
 
 
 def save_bucket(s3: Any, bucket: str, snapshot: Path, file: str) -> dict:
@@ -245,8 +264,13 @@ def save_bucket(s3: Any, bucket: str, snapshot: Path, file: str) -> dict:
                 count, size = count + 1, size + entry["size"]
                 bar.update(entry["size"])
     print(f"  bucket {bucket}: {count} objects, {size} bytes", flush=True)
-    return {"name": bucket, "objects": count, "bytes": size, "file": str(index.relative_to(snapshot)),
-            "sha256": sha256_of(index)}
+    return {
+        "name": bucket,
+        "objects": count,
+        "bytes": size,
+        "file": str(index.relative_to(snapshot)),
+        "sha256": sha256_of(index),
+    }
 
 
 def save_object(s3: Any, bucket: str, key: str, objects: Path) -> dict:
@@ -261,8 +285,13 @@ def save_object(s3: Any, bucket: str, key: str, objects: Path) -> dict:
             size += len(chunk)
     download.replace(objects / digest.hexdigest())
     headers = {header: response[header] for header in OBJECT_HEADERS if response.get(header)}
-    return {"key": key, "sha256": digest.hexdigest(), "size": size, "metadata": response.get("Metadata", {}),
-            "headers": headers}
+    return {
+        "key": key,
+        "sha256": digest.hexdigest(),
+        "size": size,
+        "metadata": response.get("Metadata", {}),
+        "headers": headers,
+    }
 
 
 # --- restore ---------------------------------------------------------------------------------------------------------
@@ -283,16 +312,24 @@ def verify(path: Path, manifest: dict) -> None:
     """Every file of the snapshot is what was saved: the manifest's files, then the objects their indexes name."""
     saved = [*manifest["tables"].values(), *manifest["buckets"].values()]
     check_files(path, {item["file"]: item["sha256"] for item in saved})
-    check_files(path, {f"objects/{digest}": digest for bucket in manifest["buckets"].values()
-                       for digest in (json.loads(line)["sha256"] for line in lines_of(path / bucket["file"]))})
+    check_files(
+        path,
+        {
+            f"objects/{digest}": digest
+            for bucket in manifest["buckets"].values()
+            for digest in (json.loads(line)["sha256"] for line in lines_of(path / bucket["file"]))
+        },
+    )
 
 
 def check_files(path: Path, expected: dict[str, str]) -> None:
     with progress(f"checking {path.name}", "file", total=len(expected)) as bar:
         for file, digest in expected.items():
             if not (path / file).is_file() or sha256_of(path / file) != digest:
-                raise SnapshotError(f"snapshot {path.name} is damaged: {path / file} is missing or not what was "
-                                    "saved; nothing was changed")
+                raise SnapshotError(
+                    f"snapshot {path.name} is damaged: {path / file} is missing or not what was "
+                    "saved; nothing was changed"
+                )
             bar.update()
 
 
@@ -302,11 +339,14 @@ def check_same_deployment(manifest: dict, deployment: Deployment, key_schemas: d
         raise SnapshotError(
             f"snapshot {manifest['name']} is of the deployment named {saved_prefix!r}, but the deployed one is named "
             f"{deployment.name_prefix!r}: restore it into a deployment of that name (NAME_PREFIX={saved_prefix} "
-            "make deploy; with TF_WORKSPACE and DEPLOY_OUTPUTS for one beside this one); nothing was changed")
+            "make deploy; with TF_WORKSPACE and DEPLOY_OUTPUTS for one beside this one); nothing was changed"
+        )
     for file, saved in manifest["tables"].items():
         if key_schemas.get(file) != saved["key_schema"]:
-            raise SnapshotError(f"table {saved['name']}'s key is now {key_schemas.get(file)}, the snapshot's is "
-                                f"{saved['key_schema']}: it cannot be restored into this deployment; nothing was changed")
+            raise SnapshotError(
+                f"table {saved['name']}'s key is now {key_schemas.get(file)}, the snapshot's is "
+                f"{saved['key_schema']}: it cannot be restored into this deployment; nothing was changed"
+            )
 
 
 def restore(dynamodb: Any, s3: Any, deployment: Deployment, folder: Path, name: str, endpoint: str) -> dict:
@@ -328,8 +368,9 @@ def restore_table(dynamodb: Any, table: str, key_schema: list[dict], items_file:
     key_names = [part["AttributeName"] for part in key_schema]
     wanted = {key_of(item_of(line), key_names) for line in lines_of(items_file)}
     names = {f"#k{n}": name for n, name in enumerate(key_names)}
-    pages = dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True,
-                                                    ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
+    pages = dynamodb.get_paginator("scan").paginate(
+        TableName=table, ConsistentRead=True, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names
+    )
     # The whole scan before the first write: a key deleted after its item was put back would lose it.
     extra = [item for page in pages for item in page["Items"] if key_of(item, key_names) not in wanted]
     with progress(f"table {table}", "item", total=len(extra) + len(wanted)) as bar:
@@ -349,15 +390,17 @@ def batch_write(dynamodb: Any, table: str, requests: Iterable[dict], bar: tqdm) 
                 break
             time.sleep(min(0.05 * 2**attempt, 5.0))
         else:
-            raise SnapshotError(f"DynamoDB kept writes to {table} unprocessed after {WRITE_ATTEMPTS} attempts; "
-                                "run the restore again")
+            raise SnapshotError(
+                f"DynamoDB kept writes to {table} unprocessed after {WRITE_ATTEMPTS} attempts; run the restore again"
+            )
         bar.update(len(batch))
 
 
 @contextlib.contextmanager
 def notifications_paused(s3: Any, bucket: str) -> Iterator[None]:
     """No S3 trigger of the bucket fires inside the block; its notification configuration is put back after it,
-    however the block ends. (On AWS a configuration change can take a moment to apply; LocalStack applies it at once.)"""
+    however the block ends. (On AWS a configuration change can take a moment to apply; LocalStack applies it at
+    once.)"""
     saved = s3.get_bucket_notification_configuration(Bucket=bucket)
     saved.pop("ResponseMetadata", None)
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
@@ -371,18 +414,27 @@ def restore_bucket(s3: Any, bucket: str, index: Path, objects: Path) -> None:
     entries = [json.loads(line) for line in lines_of(index)]
     wanted = {entry["key"] for entry in entries}
     with notifications_paused(s3, bucket):
-        extra = [listed["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-                 for listed in page.get("Contents", []) if listed["Key"] not in wanted]
+        extra = [
+            listed["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for listed in page.get("Contents", [])
+            if listed["Key"] not in wanted
+        ]
         for batch in batches(extra, DELETE_OBJECTS_LIMIT):
-            errors = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch],
-                                                              "Quiet": True}).get("Errors")
+            errors = s3.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
+            ).get("Errors")
             if errors:
                 raise SnapshotError(f"could not delete from {bucket}: {errors[:3]}")
         with progress(f"bucket {bucket}", "B", total=sum(entry["size"] for entry in entries)) as bar:
             for entry in entries:
                 # upload_file streams from the file, in parts when it is large.
-                s3.upload_file(str(objects / entry["sha256"]), bucket, entry["key"],
-                               ExtraArgs={"Metadata": entry["metadata"], **entry["headers"]})
+                s3.upload_file(
+                    str(objects / entry["sha256"]),
+                    bucket,
+                    entry["key"],
+                    ExtraArgs={"Metadata": entry["metadata"], **entry["headers"]},
+                )
                 bar.update(entry["size"])
     print(f"  bucket {bucket}: {len(entries)} objects restored, {len(extra)} deleted", flush=True)
 
@@ -405,10 +457,14 @@ def print_list(folder: Path) -> None:
         items = sum(table["items"] for table in manifest["tables"].values())
         objects = sum(bucket["objects"] for bucket in manifest["buckets"].values())
         size = sum(bucket["bytes"] for bucket in manifest["buckets"].values())
-        print(f"{manifest['name']}  {manifest['created']}  deployment {manifest['deployment']['name_prefix']}  "
-              f"{items} items, {objects} objects ({size} bytes)")
-    print(f"{len(manifests)} snapshot(s) in {folder}; make snapshot NAME=<name> saves one, make restore NAME=<name> "
-          "puts one back")
+        print(
+            f"{manifest['name']}  {manifest['created']}  deployment {manifest['deployment']['name_prefix']}  "
+            f"{items} items, {objects} objects ({size} bytes)"
+        )
+    print(
+        f"{len(manifests)} snapshot(s) in {folder}; make snapshot NAME=<name> saves one, make restore NAME=<name> "
+        "puts one back"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -430,16 +486,20 @@ def main(argv: list[str]) -> int:
             print(f"saving the deployment {deployment.name_prefix} at {endpoint} as {args.dir / args.name}", flush=True)
             save(dynamodb, s3, deployment, args.dir, args.name, endpoint)
         else:
-            print(f"restoring {args.dir / args.name} into the deployment {deployment.name_prefix} at {endpoint}",
-                  flush=True)
+            print(
+                f"restoring {args.dir / args.name} into the deployment {deployment.name_prefix} at {endpoint}",
+                flush=True,
+            )
             restore(dynamodb, s3, deployment, args.dir, args.name, endpoint)
         print(f"{args.command}: done in {time.monotonic() - started:.1f} s")
     except SnapshotError as error:
         print(f"snapshot: {error}", file=sys.stderr)
         return 1
     except EndpointConnectionError:
-        print(f"snapshot: nothing answers at {endpoint}: start the stack (make up) and deploy it (make deploy)",
-              file=sys.stderr)
+        print(
+            f"snapshot: nothing answers at {endpoint}: start the stack (make up) and deploy it (make deploy)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -33,7 +33,17 @@ from botocore.exceptions import ClientError
 
 from ops import failures
 from ops.logs import (
-    CAUSE_CHARS, Line, as_json, error_text, events, line_of, log_groups, parse_since, parse_time, render, stamp,
+    CAUSE_CHARS,
+    Line,
+    as_json,
+    error_text,
+    events,
+    line_of,
+    log_groups,
+    parse_since,
+    parse_time,
+    render,
+    stamp,
 )
 from ops.outputs import read_outputs
 
@@ -59,7 +69,7 @@ def history_text(event: dict[str, Any]) -> str | None:
     kind = event["type"]
     details = next((value for key, value in event.items() if key.endswith("EventDetails")), {})
     if kind.endswith("StateEntered"):
-        return f"{details.get('name')} ({kind[:-len('StateEntered')]})"
+        return f"{details.get('name')} ({kind[: -len('StateEntered')]})"
     if kind.startswith("Execution") or kind.endswith(("Failed", "TimedOut", "Aborted")):
         return f"{kind} {error_text(details)}".rstrip()
     return None
@@ -68,27 +78,42 @@ def history_text(event: dict[str, Any]) -> str | None:
 def execution_lines(sfn: Any, execution_arn: str) -> list[Line]:
     """The story's steps from the execution's history; none when there is no such execution."""
     try:
-        history = [event for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-                   for event in page["events"]]
+        history = [
+            event
+            for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+            for event in page["events"]
+        ]
     except sfn.exceptions.ExecutionDoesNotExist:
         return []
-    return [Line(event["timestamp"].astimezone(dt.timezone.utc), "workflow", text)
-            for event in history if (text := history_text(event))]
+    return [
+        Line(event["timestamp"].astimezone(dt.timezone.utc), "workflow", text)
+        for event in history
+        if (text := history_text(event))
+    ]
 
 
 def lines_with(logs: Any, groups: dict[str, str], start: dt.datetime, phrase: str, keys: dict[str, str]) -> list[Line]:
     """The log lines of these groups from start whose JSON has all these keys with these values."""
-    return [line_of(source, event)
-            for source, group in groups.items()
-            for event in events(logs, group, start, phrase=phrase)
-            if (record := as_json(event["message"])) and all(record.get(k) == v for k, v in keys.items())]
+    return [
+        line_of(source, event)
+        for source, group in groups.items()
+        for event in events(logs, group, start, phrase=phrase)
+        if (record := as_json(event["message"])) and all(record.get(k) == v for k, v in keys.items())
+    ]
 
 
 def record_text(item: dict[str, Any]) -> str:
     """The Payments record as it is now: its status and the time of each step it reached."""
-    times = [f"{name} {item[key]}" for name, key in
-             (("created", "CreatedAt"), ("paid", "PaidAt"), ("notified", "NotifiedAt"), ("failed", "FailedAt"))
-             if item.get(key)]
+    times = [
+        f"{name} {item[key]}"
+        for name, key in (
+            ("created", "CreatedAt"),
+            ("paid", "PaidAt"),
+            ("notified", "NotifiedAt"),
+            ("failed", "FailedAt"),
+        )
+        if item.get(key)
+    ]
     reason = f" ({item['Reason']})" if item.get("Reason") else ""
     return f"status {item['Status']}{reason}; " + ", ".join(times)
 
@@ -124,31 +149,47 @@ def local_outbox(payment_id: str) -> dict[str, list[str]]:
     outbox: dict[str, list[str]] = {}
     emails = local_json("/_aws/ses")
     if emails is not None:
-        outbox["email"] = [f"to {', '.join(m.get('Destination', {}).get('ToAddresses', []))} at {m.get('Timestamp')}"
-                           for m in emails.get("messages", []) if payment_id in json.dumps(m.get("Body"))]
+        outbox["email"] = [
+            f"to {', '.join(m.get('Destination', {}).get('ToAddresses', []))} at {m.get('Timestamp')}"
+            for m in emails.get("messages", [])
+            if payment_id in json.dumps(m.get("Body"))
+        ]
     texts = local_json("/_aws/sns/sms-messages")
     if texts is not None:
-        outbox["text"] = [f"to {phone}" for phone, messages in texts.get("sms_messages", {}).items()
-                          for m in messages if payment_id in str(m.get("Message"))]
+        outbox["text"] = [
+            f"to {phone}"
+            for phone, messages in texts.get("sms_messages", {}).items()
+            for m in messages
+            if payment_id in str(m.get("Message"))
+        ]
     return outbox
 
 
-def payment_story(clients: dict[str, Any], outputs: dict[str, Any], payment_id: str,
-                  since: dt.datetime | None) -> tuple[list[str], list[Line], list[str]]:
+def payment_story(
+    clients: dict[str, Any], outputs: dict[str, Any], payment_id: str, since: dt.datetime | None
+) -> tuple[list[str], list[Line], list[str]]:
     """(heading, the steps in time order, the closing lines) of a payment."""
-    item = clients["dynamodb"].Table(outputs["payments_table"]).get_item(
-        Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")
-    start = since or (parse_time(item["CreatedAt"]) - BEFORE if item
-                      else parse_since(DEFAULT_SINCE, dt.datetime.now(dt.timezone.utc)))
+    item = (
+        clients["dynamodb"]
+        .Table(outputs["payments_table"])
+        .get_item(Key={"PaymentId": payment_id}, ConsistentRead=True)
+        .get("Item")
+    )
+    start = since or (
+        parse_time(item["CreatedAt"]) - BEFORE if item else parse_since(DEFAULT_SINCE, dt.datetime.now(dt.timezone.utc))
+    )
     execution_arn = (item or {}).get("ExecutionArn") or (
-        f"{outputs['state_machine_arn'].replace(':stateMachine:', ':execution:')}:{payment_id}")
+        f"{outputs['state_machine_arn'].replace(':stateMachine:', ':execution:')}:{payment_id}"
+    )
     functions = {short: group for short, group in log_groups(outputs).items() if short in outputs["function_names"]}
     steps = lines_with(clients["logs"], functions, start, payment_id, {"PaymentId": payment_id})
     steps += execution_lines(clients["stepfunctions"], execution_arn)
     if not item:
         return [f"payment {payment_id}: no record in {outputs['payments_table']}"], in_time_order(steps), []
-    heading = (f"payment {payment_id}: invoice {item['InvoiceID']}, {item['Amount']:.2f}, {item['CardBrand']} ending "
-               f"{item['CardLast4']}, alerts {item['Choices']}")
+    heading = (
+        f"payment {payment_id}: invoice {item['InvoiceID']}, {item['Amount']:.2f}, {item['CardBrand']} ending "
+        f"{item['CardLast4']}, alerts {item['Choices']}"
+    )
     closing = [f"record  {record_text(item)}", f"alerts  {alerts_text(item, local_outbox(payment_id))}"]
     return [heading], in_time_order(steps), closing
 
@@ -183,14 +224,20 @@ def failure_lines(sqs: Any, queue_url: str, objects: Iterable[str]) -> list[Line
         records = [failures.describe(json.loads(message["Body"])) for message in messages]
     finally:
         failures.show_again(sqs, queue_url, messages)
-    return [Line(parse_time(record.when), "failures",
-                 f"{record.condition} after {record.attempts} attempt(s) of {record.function}: "
-                 f"{record.error[:CAUSE_CHARS]}")
-            for record in records if any(name.startswith(prefixes) for name in record.objects)]
+    return [
+        Line(
+            parse_time(record.when),
+            "failures",
+            f"{record.condition} after {record.attempts} attempt(s) of {record.function}: {record.error[:CAUSE_CHARS]}",
+        )
+        for record in records
+        if any(name.startswith(prefixes) for name in record.objects)
+    ]
 
 
-def file_story(clients: dict[str, Any], outputs: dict[str, Any], key: str, bucket: str | None,
-               since: dt.datetime | None) -> tuple[list[str], list[Line], list[str]]:
+def file_story(
+    clients: dict[str, Any], outputs: dict[str, Any], key: str, bucket: str | None, since: dt.datetime | None
+) -> tuple[list[str], list[Line], list[str]]:
     """(heading, the steps in time order, the closing lines) of an uploaded file, looked for in the given bucket or
     in both data buckets."""
     s3 = clients["s3"]
@@ -204,16 +251,19 @@ def file_story(clients: dict[str, Any], outputs: dict[str, Any], key: str, bucke
     if not uploads:
         heading.append(f"file {key}: no such object in {', '.join(buckets)} now")
     last_upload = max((found["LastModified"] for found in uploads.values()), default=None)
-    start = since or (last_upload - BEFORE if last_upload
-                      else parse_since(DEFAULT_SINCE, dt.datetime.now(dt.timezone.utc)))
+    start = since or (
+        last_upload - BEFORE if last_upload else parse_since(DEFAULT_SINCE, dt.datetime.now(dt.timezone.utc))
+    )
     functions = {short: group for short, group in log_groups(outputs).items() if short in FILE_FUNCTIONS}
     for name in buckets:
         steps += lines_with(clients["logs"], functions, start, key, {"bucket": name, "key": key})
         report = report_rows(s3, name, key)
         if report:
             found, rows = report
-            closing.append(f"report  s3://{name}/{key}.rejected.jsonl, written {stamp(found['LastModified'])}: "
-                           f"{len(rows)} rejected row(s)")
+            closing.append(
+                f"report  s3://{name}/{key}.rejected.jsonl, written {stamp(found['LastModified'])}: "
+                f"{len(rows)} rejected row(s)"
+            )
             closing += [f"  line {row.get('line')}: {row.get('reason')}" for row in rows[:REPORT_ROWS_SHOWN]]
             if len(rows) > REPORT_ROWS_SHOWN:
                 closing.append(f"  ... {len(rows) - REPORT_ROWS_SHOWN} more")
@@ -227,15 +277,23 @@ def main(argv: list[str]) -> int:
     subject.add_argument("--payment", metavar="ID", help="a PaymentId (the API's 202 answer names it)")
     subject.add_argument("--key", help="an uploaded file's key (bills-due/x.csv)")
     parser.add_argument("--bucket", help="--key: the bucket (default: whichever data bucket has it)")
-    parser.add_argument("--since", help="read logs from then: 30s, 10m, 2h, 1d or an ISO 8601 time (default: a "
-                        "minute before the payment was created or the file uploaded, else 1d)")
-    parser.add_argument("--outputs", help="the deployment's Terraform outputs (default build/outputs.json; - reads "
-                        "`terraform output -json` from standard input)")
+    parser.add_argument(
+        "--since",
+        help="read logs from then: 30s, 10m, 2h, 1d or an ISO 8601 time (default: a "
+        "minute before the payment was created or the file uploaded, else 1d)",
+    )
+    parser.add_argument(
+        "--outputs",
+        help="the deployment's Terraform outputs (default build/outputs.json; - reads "
+        "`terraform output -json` from standard input)",
+    )
     args = parser.parse_args(argv)
     since = parse_since(args.since, dt.datetime.now(dt.timezone.utc)) if args.since else None
     outputs = read_outputs(args.outputs)
-    clients = {"dynamodb": boto3.resource("dynamodb"), **{name: boto3.client(name)
-                                                          for name in ("logs", "stepfunctions", "s3", "sqs")}}
+    clients = {
+        "dynamodb": boto3.resource("dynamodb"),
+        **{name: boto3.client(name) for name in ("logs", "stepfunctions", "s3", "sqs")},
+    }
     if args.payment:
         heading, steps, closing = payment_story(clients, outputs, args.payment, since)
     else:
@@ -246,8 +304,10 @@ def main(argv: list[str]) -> int:
         print(render(step, width))
     print("\n".join(closing))
     if not steps:
-        print("nothing found in the logs, the execution history or the failure queue (--since to look further back)",
-              file=sys.stderr)
+        print(
+            "nothing found in the logs, the execution history or the failure queue (--since to look further back)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -60,8 +60,9 @@ def write_bills(spec: BillsSpec, out_dir: Path, sampler: NameSampler | None = No
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file, lineterminator="\n")
         writer.writerow(HEADER)
-        progress = tqdm(total=spec.rows, unit="row", unit_scale=True, desc=path.name,
-                        disable=spec.rows < PROGRESS_BAR_FROM_ROWS)
+        progress = tqdm(
+            total=spec.rows, unit="row", unit_scale=True, desc=path.name, disable=spec.rows < PROGRESS_BAR_FROM_ROWS
+        )
         with progress:
             for count, row in enumerate(rows, start=1):
                 writer.writerow(row)

@@ -87,16 +87,18 @@ def run_demo(args: argparse.Namespace) -> None:
     """A day of bills and a year of salaries, uploaded to the deployed buckets."""
     outputs = json.loads(args.outputs.read_text())
     common = dict(out=args.out, seed=args.seed, start_id=1)
-    bills = argparse.Namespace(**common, rows=1_000, date=None, paid_fraction=0.0,
-                               min_balance=Decimal("1.00"), max_balance=Decimal("2500.00"))
+    bills = argparse.Namespace(
+        **common, rows=1_000, date=None, paid_fraction=0.0, min_balance=Decimal("1.00"), max_balance=Decimal("2500.00")
+    )
     upload(run_bills(bills), args.out, outputs[BILLS_BUCKET_OUTPUT])
     salaries = argparse.Namespace(**common, year=date.today().year, employees=100, months=12)
     upload(run_salaries(salaries), args.out, outputs[SALARY_BUCKET_OUTPUT])
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m seed", description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = argparse.ArgumentParser(
+        prog="python -m seed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = root.add_subparsers(dest="command", required=True)
 
     def common(command: argparse.ArgumentParser) -> None:
@@ -123,8 +125,9 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="both, uploaded to the buckets named in the Terraform outputs")
     demo.add_argument("--seed")
     demo.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    demo.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS,
-                      help=f"Terraform outputs (default {DEFAULT_OUTPUTS})")
+    demo.add_argument(
+        "--outputs", type=Path, default=DEFAULT_OUTPUTS, help=f"Terraform outputs (default {DEFAULT_OUTPUTS})"
+    )
     return root
 
 

@@ -118,13 +118,34 @@ def pinned_packages(requirements: Path, cache: Path) -> Path | None:
         for old in cache.iterdir():
             shutil.rmtree(old)
     partial = cache / f"{key}.partial"  # renamed when complete, so a broken install is never taken for one
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-               "--require-hashes", "--only-binary=:all:", "--no-compile", "--implementation", "py", "--platform", "any",
-               "--python-version", RUNTIME_PYTHON, "--target", str(partial), "-r", str(requirements)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--require-hashes",
+        "--only-binary=:all:",
+        "--no-compile",
+        "--implementation",
+        "py",
+        "--platform",
+        "any",
+        "--python-version",
+        RUNTIME_PYTHON,
+        "--target",
+        str(partial),
+        "-r",
+        str(requirements),
+    ]
     done = subprocess.run(command, capture_output=True, text=True)  # pip's notes about this machine's indexes: noise
     if done.returncode:
-        sys.stderr.write(f"{done.stderr}build_lambdas: pip could not install {requirements}'s packages; offline, "
-                         f"`make setup` installs them into {cache} beforehand\n")
+        sys.stderr.write(
+            f"{done.stderr}build_lambdas: pip could not install {requirements}'s packages; offline, "
+            f"`make setup` installs them into {cache} beforehand\n"
+        )
         raise subprocess.CalledProcessError(done.returncode, command, done.stdout, done.stderr)
     partial.rename(installed)
     return installed
@@ -137,8 +158,9 @@ def package_entries(packages: Path) -> dict[str, Path]:
         relative = path.relative_to(packages)
         if not path.is_file() or relative.parts[0] == "bin" or "__pycache__" in relative.parts:
             continue
-        if path.suffix in (".pyc", ".pyo") or (relative.parent.name.endswith(".dist-info")
-                                               and path.name in INSTALL_RECORDS):
+        if path.suffix in (".pyc", ".pyo") or (
+            relative.parent.name.endswith(".dist-info") and path.name in INSTALL_RECORDS
+        ):
             continue
         entries[relative.as_posix()] = path
     return entries
@@ -182,8 +204,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--lib", type=Path, default=REPO / "lib", help="default: lib/")
     parser.add_argument("--out", type=Path, default=REPO / "build", help="default: build/")
     parser.add_argument("-q", "--quiet", action="store_true")
-    parser.add_argument("--packages-only", action="store_true",
-                        help="only install the layer's pinned packages into the cache (needs the package index)")
+    parser.add_argument(
+        "--packages-only",
+        action="store_true",
+        help="only install the layer's pinned packages into the cache (needs the package index)",
+    )
     args = parser.parse_args(argv)
     if args.packages_only:
         packages = pinned_packages(args.lib / LAYER_REQUIREMENTS, args.out / PACKAGES_CACHE)

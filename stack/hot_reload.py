@@ -34,8 +34,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from watchdog.events import (EVENT_TYPE_ATTRIB, EVENT_TYPE_CLOSED_NO_WRITE, EVENT_TYPE_OPENED, FileSystemEvent,
-                             FileSystemEventHandler)
+from watchdog.events import (
+    EVENT_TYPE_ATTRIB,
+    EVENT_TYPE_CLOSED_NO_WRITE,
+    EVENT_TYPE_OPENED,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 
 import build_lambdas
@@ -105,12 +110,14 @@ def mirror(functions_dir: Path, lib_dir: Path, out_dir: Path) -> list[tuple[str,
 
 
 def summary(changed: list[tuple[str, str]]) -> str:
-    """"payproc/http.py (9 functions), handler.py (get_balance)": each file once, with the functions it changed."""
+    """ "payproc/http.py (9 functions), handler.py (get_balance)": each file once, with the functions it changed."""
     functions: dict[str, list[str]] = {}
     for function, name in changed:
         functions.setdefault(name, []).append(function)
-    return ", ".join(f"{name} ({', '.join(names) if len(names) < 3 else f'{len(names)} functions'})"
-                     for name, names in functions.items())
+    return ", ".join(
+        f"{name} ({', '.join(names) if len(names) < 3 else f'{len(names)} functions'})"
+        for name, names in functions.items()
+    )
 
 
 class Saves(FileSystemEventHandler):
@@ -124,8 +131,13 @@ class Saves(FileSystemEventHandler):
             self.seen.set()
 
 
-def watch(functions_dir: Path, lib_dir: Path, out_dir: Path, report: Callable[[list[tuple[str, str]]], None],
-          stop: threading.Event) -> None:
+def watch(
+    functions_dir: Path,
+    lib_dir: Path,
+    out_dir: Path,
+    report: Callable[[list[tuple[str, str]]], None],
+    stop: threading.Event,
+) -> None:
     """Mirror after every save until stop is set; report(changed) after each mirror that changed something."""
     saves, observer = Saves(), Observer()
     for folder in (functions_dir, lib_dir):
@@ -160,12 +172,15 @@ def main(argv: list[str]) -> int:
     try:
         mirror(functions_dir, lib_dir, out_dir)
         say(f"hot-reload folders in {out_dir}")
-        deployed = subprocess.run([sys.executable, str(DEPLOY), "apply"],
-                                  env={**os.environ, "TF_VAR_hot_reload_dir": str(out_dir)})
+        deployed = subprocess.run(
+            [sys.executable, str(DEPLOY), "apply"], env={**os.environ, "TF_VAR_hot_reload_dir": str(out_dir)}
+        )
         if deployed.returncode:
             return deployed.returncode
-        say(f"watching {functions_dir} and {lib_dir}: a saved change runs at the function's next invocation "
-            "(Ctrl-C stops watching; `make deploy` goes back to the zips)")
+        say(
+            f"watching {functions_dir} and {lib_dir}: a saved change runs at the function's next invocation "
+            "(Ctrl-C stops watching; `make deploy` goes back to the zips)"
+        )
         watch(functions_dir, lib_dir, out_dir, lambda changed: say(f"mirrored {summary(changed)}"), threading.Event())
     except KeyboardInterrupt:
         pass

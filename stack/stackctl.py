@@ -127,9 +127,17 @@ def read_state() -> dict | None:
 def write_state(mode: str, port: int, pid: int | None) -> None:
     STACK_DIR.mkdir(exist_ok=True)
     debugging = debugger_settings() if mode == "embedded" else {}
-    STATE_FILE.write_text(json.dumps({"mode": mode, "port": port, "pid": pid,
-                                      "debug_function": debugging.get("PROCESS_EXECUTOR_DEBUG_FUNCTION"),
-                                      "debug_port": debugging.get("PROCESS_EXECUTOR_DEBUG_PORT")}))
+    STATE_FILE.write_text(
+        json.dumps(
+            {
+                "mode": mode,
+                "port": port,
+                "pid": pid,
+                "debug_function": debugging.get("PROCESS_EXECUTOR_DEBUG_FUNCTION"),
+                "debug_port": debugging.get("PROCESS_EXECUTOR_DEBUG_PORT"),
+            }
+        )
+    )
 
 
 def stack_is_running(state: dict) -> bool:
@@ -161,7 +169,8 @@ def fail_with_log(message: str) -> None:
 def port_taken_error(port: int) -> None:
     sys.exit(
         f"stackctl: port {port} on {HOST} is already in use by another program. "
-        f"Stop it, or choose another port: make up LOCALSTACK_PORT=<port> (and use the same setting for later commands)."
+        "Stop it, or choose another port: make up LOCALSTACK_PORT=<port> "
+        "(and use the same setting for later commands)."
     )
 
 
@@ -189,7 +198,10 @@ def up_embedded(port: int) -> None:
         )
     write_state("embedded", port, process.pid)
     wait_until_ready(port, started, lambda: process.poll() is None)
-    print(f"stack up: embedded LocalStack (pid {process.pid}) at http://{HOST}:{port} in {time.monotonic() - started:.1f} s")
+    print(
+        f"stack up: embedded LocalStack (pid {process.pid}) at http://{HOST}:{port} "
+        f"in {time.monotonic() - started:.1f} s"
+    )
 
 
 def processes_of_this_stack() -> list[int]:
@@ -255,8 +267,10 @@ def cmd_up(args: argparse.Namespace) -> None:
     if state and stack_is_running(state):
         wanted, running = os.environ.get("DEBUG_FUNCTION"), state.get("debug_function")
         if wanted and wanted != running:  # LocalStack reads it once, at start-up
-            sys.exit(f"stackctl: the running stack was started with DEBUG_FUNCTION={running or ''}: "
-                     f"`make down` first, then `make up DEBUG_FUNCTION={wanted}` and `make deploy`")
+            sys.exit(
+                f"stackctl: the running stack was started with DEBUG_FUNCTION={running or ''}: "
+                f"`make down` first, then `make up DEBUG_FUNCTION={wanted}` and `make deploy`"
+            )
         print(f"stack already up: {state['mode']} at http://{HOST}:{state['port']}")
         return
     if state and state["mode"] == "embedded":

@@ -33,7 +33,7 @@ os.environ.update(
 # run in parallel workers. A node id or a whole file, with the reason.
 RUN_ALONE = {
     "tests/integration/test_bills_fanout.py": "redeploys ingest_bills with a small chunk size",
-    "tests/integration/test_hot_reload.py": "redeploys every function from hot-reload folders, then from the zips again",
+    "tests/integration/test_hot_reload.py": "redeploys every function from hot-reload folders, then from the zips",
     "tests/integration/test_logs_and_traces.py::test_a_file_that_failed_every_attempt_has_its_failure_record_in_its_trace":
         "puts a record on the ingest failures queue, which test_failures redrives whole",
     "tests/integration/test_operations.py::test_rejected_rows_are_counted_and_alarm_the_operations_topic":
@@ -43,7 +43,7 @@ RUN_ALONE = {
     "tests/reliability/test_faults.py": "breaks shared alert channels, kills shared functions' processes",
     "tests/reliability/test_report.py": "reads what every reliability test left",
     "tests/security/test_card_data.py": "scans every store after all the other suites",
-}
+}  # fmt: skip
 
 
 # Files whose tests share an expensive module fixture (a stack of their own) or take turns on terraform/: a parallel
@@ -110,7 +110,12 @@ def bill(aws, deployment):
     table = aws.resource("dynamodb").Table(deployment["balance_table"])
 
     def make(balance: str = "125.50", processed: int = 0, name: str = "Ada Lovelace") -> dict:
-        item = {"InvoiceID": unique_invoice_id(), "CustomerName": name, "Balance": Decimal(balance), "IsProcessed": processed}
+        item = {
+            "InvoiceID": unique_invoice_id(),
+            "CustomerName": name,
+            "Balance": Decimal(balance),
+            "IsProcessed": processed,
+        }
         table.put_item(Item=item)
         return item
 
@@ -119,12 +124,17 @@ def bill(aws, deployment):
 
 @pytest.fixture
 def operations_inbox(aws, deployment):
-    """A queue subscribed to the operations topic, as an on-call tool would be: (sqs client, queue URL); removed after."""
+    """A queue subscribed to the operations topic, as an on-call tool would be: (sqs client, queue URL); removed
+    after."""
     sqs, sns = aws.client("sqs"), aws.client("sns")
     url = sqs.create_queue(QueueName=f"test-operations-inbox-{unique_invoice_id()}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    subscription = sns.subscribe(TopicArn=deployment["operations_topic_arn"], Protocol="sqs", Endpoint=arn,
-                                 Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"]
+    subscription = sns.subscribe(
+        TopicArn=deployment["operations_topic_arn"],
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )["SubscriptionArn"]
     yield sqs, url
     sns.unsubscribe(SubscriptionArn=subscription)
     sqs.delete_queue(QueueUrl=url)

@@ -24,8 +24,14 @@ from tests.support import REPO
 STACKCTL = [sys.executable, str(REPO / "stack" / "stackctl.py")]
 DEPLOY = [sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"]
 UNIT_SUITES = ["tests/unit", "stack/lambda_executor/tests"]  # no stack needed
-STACK_SUITES = ["tests/stack", "tests/terraform", "tests/integration", "tests/browser", "tests/reliability",
-                "tests/security"]
+STACK_SUITES = [
+    "tests/stack",
+    "tests/terraform",
+    "tests/integration",
+    "tests/browser",
+    "tests/reliability",
+    "tests/security",
+]
 # The stack is idle much of the time a test waits; on two cores a fourth worker gained nothing (239 s against 249 s
 # for the shared phase) and slowed the CPU-bound tests (the fuzzing 27 s -> 71 s), so three.
 WORKERS = os.environ.get("TEST_WORKERS", "3")
@@ -54,14 +60,21 @@ def main(extra: list[str]) -> int:
     results: list[tuple[str, int, float]] = []
     try:
         with ThreadPoolExecutor(max_workers=1) as background:
-            print(f"==> unit tests, while {'the stack starts and ' if started_here else ''}the deployment is applied",
-                  flush=True)
+            print(
+                f"==> unit tests, while {'the stack starts and ' if started_here else ''}the deployment is applied",
+                flush=True,
+            )
             stack = background.submit(start_and_deploy, started_here)
             results.append(("unit", *pytest("-n", "2", *UNIT_SUITES, *extra, env=env)))
             stack.result()  # a stack that cannot start or deploy ends the run here, with its own error
         env["PAYPROC_DEPLOYED"] = "1"  # tests/conftest.py: read the outputs, do not apply again per worker
         print(f"==> the suites that share the deployment, in {WORKERS} parallel workers", flush=True)
-        results.append(("shared", *pytest("-n", WORKERS, "--dist", "loadgroup", "-m", "not run_alone", *STACK_SUITES, *extra, env=env)))
+        results.append(
+            (
+                "shared",
+                *pytest("-n", WORKERS, "--dist", "loadgroup", "-m", "not run_alone", *STACK_SUITES, *extra, env=env),
+            )
+        )
         print("==> the tests that run alone (tests/conftest.py RUN_ALONE)", flush=True)
         results.append(("alone", *pytest("-p", "no:xdist", "-m", "run_alone", *STACK_SUITES, *extra, env=env)))
     finally:
@@ -69,8 +82,12 @@ def main(extra: list[str]) -> int:
             subprocess.run([*STACKCTL, "down"])
     # Exit 5 is pytest's "no tests collected": e.g. -k that selects none in one phase.
     failed = [name for name, code, _ in results if code not in (0, 5)]
-    print("==> " + ", ".join(f"{name} {'passed' if code in (0, 5) else 'FAILED'} in {seconds:.0f} s"
-                             for name, code, seconds in results))
+    print(
+        "==> "
+        + ", ".join(
+            f"{name} {'passed' if code in (0, 5) else 'FAILED'} in {seconds:.0f} s" for name, code, seconds in results
+        )
+    )
     return 1 if failed else 0
 
 

@@ -57,10 +57,16 @@ def stays(check, seconds: float, interval: float = 0.25) -> None:
 PAN_RUN = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])")
 CARD_NETWORKS = (  # (first digits from, to), lengths
     ((4, 4), (13, 16, 19)),  # Visa
-    ((51, 55), (16,)), ((2221, 2720), (16,)),  # Mastercard
-    ((34, 34), (15,)), ((37, 37), (15,)),  # Amex
-    ((6011, 6011), (16, 19)), ((644, 649), (16, 19)), ((65, 65), (16, 19)),  # Discover
-    ((300, 305), (14, 16, 19)), ((36, 36), (14, 16, 19)), ((38, 39), (16, 19)),  # Diners
+    ((51, 55), (16,)),
+    ((2221, 2720), (16,)),  # Mastercard
+    ((34, 34), (15,)),
+    ((37, 37), (15,)),  # Amex
+    ((6011, 6011), (16, 19)),
+    ((644, 649), (16, 19)),
+    ((65, 65), (16, 19)),  # Discover
+    ((300, 305), (14, 16, 19)),
+    ((36, 36), (14, 16, 19)),
+    ((38, 39), (16, 19)),  # Diners
     ((3528, 3589), (16, 19)),  # JCB
     ((62, 62), (16, 19)),  # UnionPay
 )
@@ -81,11 +87,13 @@ def written_as_a_card(run: str) -> bool:
 
 def looks_like_a_card(digits: str) -> bool:
     """Whether a digit string has a card network's prefix and length and passes Luhn."""
-    if not any(low <= int(digits[:len(str(low))]) <= high and len(digits) in lengths
-               for (low, high), lengths in CARD_NETWORKS):
+    if not any(
+        low <= int(digits[: len(str(low))]) <= high and len(digits) in lengths for (low, high), lengths in CARD_NETWORKS
+    ):
         return False
-    total = sum(int(d) if i % 2 == 0 else (int(d) * 2 - 9 if int(d) > 4 else int(d) * 2)
-                for i, d in enumerate(reversed(digits)))
+    total = sum(
+        int(d) if i % 2 == 0 else (int(d) * 2 - 9 if int(d) > 4 else int(d) * 2) for i, d in enumerate(reversed(digits))
+    )
     return total % 10 == 0
 
 
@@ -98,7 +106,7 @@ def pans_in(text: str, context: int = 0) -> list[str]:
         if written_as_a_card(match.group()) and looks_like_a_card(digits):
             masked = f"{digits[:6]}…{digits[-4:]}"
             if context:
-                before, after = text[max(0, match.start() - context):match.start()], text[match.end():][:context]
+                before, after = text[max(0, match.start() - context) : match.start()], text[match.end() :][:context]
                 masked = f"{before}[{masked}]{after}"
             found.append(masked)
     return found
@@ -133,29 +141,45 @@ def told_of_alarms(sqs, inbox_url: str, names: list[str], timeout: float = 30.0)
 def ingest_log_lines(aws, deployment, key: str, since_ms: int) -> list[str]:
     """ingest_bills' log lines naming this key since a time (every line of a run carries the key)."""
     group = f"/aws/lambda/{deployment['function_names']['ingest_bills']}"
-    return [event["message"]
-            for page in aws.client("logs").get_paginator("filter_log_events").paginate(logGroupName=group, startTime=since_ms)
-            for event in page["events"] if key in event["message"]]
+    return [
+        event["message"]
+        for page in aws.client("logs")
+        .get_paginator("filter_log_events")
+        .paginate(logGroupName=group, startTime=since_ms)
+        for event in page["events"]
+        if key in event["message"]
+    ]
 
 
 def summaries_in_logs(aws, deployment, key: str, since_ms: int) -> list[dict]:
     """The ingest_summary log lines of this key since a time (one per completed run of the file)."""
-    return [json.loads(line[line.index("{"):])["counts"]
-            for line in ingest_log_lines(aws, deployment, key, since_ms) if "ingest_summary" in line]
+    return [
+        json.loads(line[line.index("{") :])["counts"]
+        for line in ingest_log_lines(aws, deployment, key, since_ms)
+        if "ingest_summary" in line
+    ]
 
 
 def change_bill(aws, deployment, invoice_id: int, **values) -> None:
     """Set attributes of a stored bill, as another payment or the next bills file would while a test waits."""
     names = {f"#{name}": name for name in values}
     aws.resource("dynamodb").Table(deployment["balance_table"]).update_item(
-        Key={"InvoiceID": invoice_id}, UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in names),
-        ExpressionAttributeNames=names, ExpressionAttributeValues={f":{name}": value for name, value in values.items()})
+        Key={"InvoiceID": invoice_id},
+        UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in names),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={f":{name}": value for name, value in values.items()},
+    )
 
 
 def deploy_with(**variables: str) -> None:
     """`make deploy` of terraform/ with these environment variables (e.g. TF_VAR_*); none: the defaults again."""
-    result = subprocess.run([sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"],
-                            env={**os.environ, **variables}, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"],
+        env={**os.environ, **variables},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
@@ -170,8 +194,12 @@ def separate_checkout(target: Path) -> Path:
     (.venv, .stack's venvs and runtimes, DynamoDB Local, the layer's packages) so that `make setup` there has nothing
     to install. stackctl keeps one stack per checkout (bench/README.md), so a test that stops and starts a stack does
     it in such a copy, on a port of its own, and leaves this checkout's stack alone."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, check=True).stdout.decode()
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     for name in filter(None, listed.split("\0")):
         if (REPO / name).is_file():  # not a tracked file deleted meanwhile
             (target / name).parent.mkdir(parents=True, exist_ok=True)
@@ -300,8 +328,11 @@ def function_environment(aws, function_name: str, **overrides: str):
 
     def apply(variables: dict) -> None:
         lam.update_function_configuration(FunctionName=function_name, Environment={"Variables": variables})
-        wait_for(lambda: lam.get_function_configuration(FunctionName=function_name)["LastUpdateStatus"]
-                 == "Successful", timeout=60, interval=0.2)
+        wait_for(
+            lambda: lam.get_function_configuration(FunctionName=function_name)["LastUpdateStatus"] == "Successful",
+            timeout=60,
+            interval=0.2,
+        )
 
     apply({**original, **overrides})
     try:
@@ -324,14 +355,25 @@ def own_embedded_stack(home: Path, make_up_environment: dict[str, str] | None = 
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     with mock.patch.dict(os.environ, make_up_environment or {}):
-        environment = {**stackctl.embedded_environment(port), "FILESYSTEM_ROOT": str(home / "root"),
-                       "AWS_ENDPOINT_URL": url, **overrides}
+        environment = {
+            **stackctl.embedded_environment(port),
+            "FILESYSTEM_ROOT": str(home / "root"),
+            "AWS_ENDPOINT_URL": url,
+            **overrides,
+        }
     environment = {name: value for name, value in environment.items() if value is not None}
     log = home / "localstack.log"
     with log.open("wb") as output:
         localstack = [str(stackctl.STACK_DIR / "venv" / "bin" / "python"), "-m", "localstack.runtime.main"]
-        process = subprocess.Popen(localstack, cwd=home, env=environment, stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            localstack,
+            cwd=home,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         wait_for(lambda: process.poll() is not None or stackctl.health(port) is not None, timeout=90)
         assert process.poll() is None, log.read_text(errors="replace")[-3000:]

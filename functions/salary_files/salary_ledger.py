@@ -100,8 +100,12 @@ class SalaryLedger:
             except ClientError as error:
                 if not _is_concurrent_change(error):
                     raise
-                logger.warning("contributions_changed_while_written", source=source.name, attempt=attempt,
-                               then="reading them again")
+                logger.warning(
+                    "contributions_changed_while_written",
+                    source=source.name,
+                    attempt=attempt,
+                    then="reading them again",
+                )
                 time.sleep(random.uniform(0.05, 0.2) * attempt)  # jitter so two writers stop colliding
         raise ConcurrentChangesError(f"the contributions of {source.name} kept changing during {MAX_ATTEMPTS} attempts")
 
@@ -124,22 +128,37 @@ class SalaryLedger:
             }
             if source.month:
                 item["Month"] = {"S": source.month}
-            return {"Put": {"TableName": self._table, "Item": item,
-                            "ConditionExpression": "attribute_not_exists(EmpID)"}}
+            return {
+                "Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(EmpID)"}
+            }
         # The condition is what makes a concurrent or repeated run safe: it only applies to the value it read.
-        guard = {"ConditionExpression": "MonthSalary = :old",
-                 "ExpressionAttributeValues": {":old": _number(change.old)}}
+        guard = {
+            "ConditionExpression": "MonthSalary = :old",
+            "ExpressionAttributeValues": {":old": _number(change.old)},
+        }
         if change.new is None:
             return {"Delete": {"TableName": self._table, "Key": key, **guard}}
         guard["ExpressionAttributeValues"] |= {":new": _number(change.new), ":source": {"S": source.key}}
-        return {"Update": {"TableName": self._table, "Key": key,
-                           "UpdateExpression": "SET MonthSalary = :new, SourceKey = :source", **guard}}
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": key,
+                "UpdateExpression": "SET MonthSalary = :new, SourceKey = :source",
+                **guard,
+            }
+        }
 
     def _total_action(self, change: Change) -> dict[str, Any]:
         key = {"EmpID": {"N": str(change.employee.emp_id)}, "EmpName": {"S": change.employee.emp_name}}
         # ADD creates the total at the delta for a new employee; DynamoDB numbers are exact decimals.
-        return {"Update": {"TableName": self._table, "Key": key, "UpdateExpression": "ADD TotalSalary :delta",
-                           "ExpressionAttributeValues": {":delta": _number(change.delta)}}}
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": key,
+                "UpdateExpression": "ADD TotalSalary :delta",
+                "ExpressionAttributeValues": {":delta": _number(change.delta)},
+            }
+        }
 
 
 def _is_concurrent_change(error: ClientError) -> bool:

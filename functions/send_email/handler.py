@@ -19,8 +19,10 @@ CHANNEL = "email"
 def email_message(payment: dict[str, Any]) -> dict[str, Any]:
     """The SES Message: subject and text body naming the amount and the invoice."""
     subject = f"Payment of {payment['amount']} received for invoice {payment['invoiceId']}"
-    return {"Subject": {"Data": subject, "Charset": "UTF-8"},
-            "Body": {"Text": {"Data": alert_text(payment), "Charset": "UTF-8"}}}
+    return {
+        "Subject": {"Data": subject, "Charset": "UTF-8"},
+        "Body": {"Text": {"Data": alert_text(payment), "Charset": "UTF-8"}},
+    }
 
 
 @instrumented

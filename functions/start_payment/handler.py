@@ -18,7 +18,12 @@ from payproc.config import get_settings
 from payproc.http import BadRequest, api_handler, error_response, header, json_body, json_response
 from payproc.money import format_money
 from payproc.payments import (
-    accepted_response, derived_idempotency_key, execution_input, new_payment_item, now_iso, payment_id_for,
+    accepted_response,
+    derived_idempotency_key,
+    execution_input,
+    new_payment_item,
+    now_iso,
+    payment_id_for,
     request_fingerprint,
 )
 from payproc.telemetry import logger
@@ -33,8 +38,9 @@ def invoice_problem(request: PaymentRequest, invoice: Mapping[str, Any] | None) 
         return error_response(409, f"invoice {request.invoice_id} is already paid")
     balance = Decimal(invoice["Balance"])
     if balance != request.amount:
-        return error_response(400, "invalid payment request",
-                              {"BillingAmount": f"must equal the balance due, {format_money(balance)}"})
+        return error_response(
+            400, "invalid payment request", {"BillingAmount": f"must equal the balance due, {format_money(balance)}"}
+        )
     return None
 
 
@@ -51,8 +57,11 @@ def key_reused(derived: bool) -> dict[str, Any]:
     if derived:
         reason = "a payment of this invoice with this card and amount was already submitted with other details"
         return error_response(422, reason, {"body": reason})
-    return error_response(422, "this Idempotency-Key was already used with a different request",
-                          {"Idempotency-Key": "already used with a different request; use a new key"})
+    return error_response(
+        422,
+        "this Idempotency-Key was already used with a different request",
+        {"Idempotency-Key": "already used with a different request; use a new key"},
+    )
 
 
 def replay(existing: Mapping[str, Any], fingerprint: str, derived: bool) -> dict[str, Any]:
@@ -70,14 +79,16 @@ def start_workflow(item: Mapping[str, Any]) -> None:
     sfn = aws.client("stepfunctions")
     payload = json.dumps(execution_input(item, settings.payment_wait_seconds), sort_keys=True)
     try:
-        arn = sfn.start_execution(stateMachineArn=settings.require("state_machine_arn"), name=item["PaymentId"],
-                                  input=payload)["executionArn"]
+        arn = sfn.start_execution(
+            stateMachineArn=settings.require("state_machine_arn"), name=item["PaymentId"], input=payload
+        )["executionArn"]
     except sfn.exceptions.ExecutionAlreadyExists:
         arn = f"{settings.require('state_machine_arn').replace(':stateMachine:', ':execution:')}:{item['PaymentId']}"
     aws.table(settings.require("payments_table")).update_item(
         Key={"PaymentId": item["PaymentId"]},
-        UpdateExpression=("SET ExecutionArn = if_not_exists(ExecutionArn, :arn), "
-                          "StartedAt = if_not_exists(StartedAt, :now)"),
+        UpdateExpression=(
+            "SET ExecutionArn = if_not_exists(ExecutionArn, :arn), StartedAt = if_not_exists(StartedAt, :now)"
+        ),
         ExpressionAttributeValues={":arn": arn, ":now": now_iso()},
     )
 
@@ -91,11 +102,16 @@ def record_payment(request: PaymentRequest, payment_id: str, fingerprint: str, d
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
-        return replay(payments.get_item(Key={"PaymentId": payment_id}, ConsistentRead=True)["Item"], fingerprint,
-                      derived)
+        return replay(
+            payments.get_item(Key={"PaymentId": payment_id}, ConsistentRead=True)["Item"], fingerprint, derived
+        )
     start_workflow(item)
-    logger.info("payment_accepted", invoice_id=request.invoice_id, amount=format_money(request.amount),
-                card=masked(request.card))
+    logger.info(
+        "payment_accepted",
+        invoice_id=request.invoice_id,
+        amount=format_money(request.amount),
+        card=masked(request.card),
+    )
     return json_response(202, accepted_response(payment_id))
 
 
@@ -108,8 +124,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except ValueError as error:
         return error_response(400, "the Idempotency-Key header is not valid", {"Idempotency-Key": str(error)})
     try:
-        request = validate_payment_request(json_body(event), dt.datetime.now(dt.timezone.utc).date(),
-                                           settings.payment_max_wait_seconds)
+        request = validate_payment_request(
+            json_body(event), dt.datetime.now(dt.timezone.utc).date(), settings.payment_max_wait_seconds
+        )
     except BadRequest as error:
         return error_response(400, str(error), {"body": str(error)})
     except ValidationFailed as failed:
@@ -118,12 +135,18 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     key = derived_idempotency_key(request, card_fingerprint_secret()) if derived else sent_key
     payment_id, fingerprint = payment_id_for(key), request_fingerprint(request, key)
     logger.append_keys(PaymentId=payment_id)
-    existing = aws.table(settings.require("payments_table")).get_item(
-        Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")
+    existing = (
+        aws.table(settings.require("payments_table"))
+        .get_item(Key={"PaymentId": payment_id}, ConsistentRead=True)
+        .get("Item")
+    )
     if existing:
         return replay(existing, fingerprint, derived)
-    invoice = aws.table(settings.require("balance_table")).get_item(
-        Key={"InvoiceID": request.invoice_id}, ConsistentRead=True).get("Item")
+    invoice = (
+        aws.table(settings.require("balance_table"))
+        .get_item(Key={"InvoiceID": request.invoice_id}, ConsistentRead=True)
+        .get("Item")
+    )
     problem = invoice_problem(request, invoice)
     if problem:
         return problem

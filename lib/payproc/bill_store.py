@@ -68,8 +68,12 @@ def read_invoices(table_name: str, invoice_ids: list[int]) -> dict[int, dict[str
 def put_items(table_name: str, items: list[dict[str, Any]]) -> None:
     """BatchWriteItem the items in groups of 25, retrying unprocessed ones with backoff."""
     for start in range(0, len(items), BATCH_WRITE_LIMIT):
-        pending = {table_name: [{"PutRequest": {"Item": aws.to_attribute_values(item)}}
-                                for item in items[start : start + BATCH_WRITE_LIMIT]]}
+        pending = {
+            table_name: [
+                {"PutRequest": {"Item": aws.to_attribute_values(item)}}
+                for item in items[start : start + BATCH_WRITE_LIMIT]
+            ]
+        }
         for attempt in range(MAX_ATTEMPTS):
             pending = aws.bulk_dynamodb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
             if not pending:
@@ -89,8 +93,12 @@ def apply_updates(table_name: str, updates: list[tuple[BillRow, Mapping[str, Any
     except ClientError as error:
         if error.response["Error"]["Code"] != "TransactionCanceledException":
             raise
-        logger.info("update_transaction_cancelled", invoices=len(updates), reasons=_reasons(error),
-                    then="applying them one by one")
+        logger.info(
+            "update_transaction_cancelled",
+            invoices=len(updates),
+            reasons=_reasons(error),
+            then="applying them one by one",
+        )
     summary = IngestSummary()
     for row, _ in updates:
         summary.add(apply_one(table_name, row))
@@ -106,8 +114,9 @@ def apply_one(table_name: str, row: BillRow, sleep: Callable[[float], None] = ti
         action = decide(row, stored)
         try:
             if action is Action.CREATE:
-                client.put_item(TableName=table_name, Item=row.as_item(),
-                                ConditionExpression="attribute_not_exists(InvoiceID)")
+                client.put_item(
+                    TableName=table_name, Item=row.as_item(), ConditionExpression="attribute_not_exists(InvoiceID)"
+                )
                 return IngestSummary(created=1)
             if action is Action.UPDATE:
                 client.update_item(**update_for(row, stored, table_name)["Update"])

@@ -96,8 +96,13 @@ class BatchPipeline:
     lands after an earlier line of the same invoice.
     """
 
-    def __init__(self, pool: ThreadPoolExecutor, table_name: str, summary: IngestSummary,
-                 write: Callable[[str, list[tuple[int, BillRow]]], IngestSummary] = write_batch) -> None:
+    def __init__(
+        self,
+        pool: ThreadPoolExecutor,
+        table_name: str,
+        summary: IngestSummary,
+        write: Callable[[str, list[tuple[int, BillRow]]], IngestSummary] = write_batch,
+    ) -> None:
         self.pool, self.table_name, self.summary, self.write = pool, table_name, summary, write
         self.rows: list[tuple[int, BillRow]] = []
         self.in_flight: list[tuple[Future[IngestSummary], set[int]]] = []
@@ -118,8 +123,9 @@ class BatchPipeline:
     def _submit(self) -> None:
         batch, self.rows = self.rows, []
         ids = {row.invoice_id for _, row in batch}
-        while self.in_flight and (len(self.in_flight) >= MAX_BATCHES_IN_FLIGHT
-                                  or any(ids & pending for _, pending in self.in_flight)):
+        while self.in_flight and (
+            len(self.in_flight) >= MAX_BATCHES_IN_FLIGHT or any(ids & pending for _, pending in self.in_flight)
+        ):
             self._collect_oldest()
         self.in_flight.append((self.pool.submit(self.write, self.table_name, batch), ids))
 
@@ -128,8 +134,13 @@ class BatchPipeline:
         self.summary.add(future.result())
 
 
-def run_job(job: IngestJob, table_name: str, chunk_bytes: int, context: LambdaContext | None,
-            continue_later: Callable[[str, IngestJob], None] | None = None) -> IngestSummary | None:
+def run_job(
+    job: IngestJob,
+    table_name: str,
+    chunk_bytes: int,
+    context: LambdaContext | None,
+    continue_later: Callable[[str, IngestJob], None] | None = None,
+) -> IngestSummary | None:
     """Process one chunk of a file; continue the rest later or finish the file's report. None if the file is gone."""
     started = time.monotonic()
     s3 = aws.client("s3")
@@ -149,8 +160,14 @@ def run_job(job: IngestJob, table_name: str, chunk_bytes: int, context: LambdaCo
     total = IngestSummary.from_dict(job.summary)
     total.add(chunk)
     # The counts go under one key: `created` is also a LogRecord attribute, which logging refuses to overwrite.
-    logger.info("ingest_chunk", chunk=job.chunk, start=job.offset, end=reader.offset,
-                seconds=round(time.monotonic() - started, 3), counts=chunk.as_dict())
+    logger.info(
+        "ingest_chunk",
+        chunk=job.chunk,
+        start=job.offset,
+        end=reader.offset,
+        seconds=round(time.monotonic() - started, 3),
+        counts=chunk.as_dict(),
+    )
     count(ROWS_INGESTED, chunk.ingested)
     count(ROWS_REJECTED, chunk.rejected)
     if finished:
@@ -163,16 +180,26 @@ def run_job(job: IngestJob, table_name: str, chunk_bytes: int, context: LambdaCo
             part_key = f"{report_key(job.key)}.part-{job.offset:015d}"
             rejects.upload(s3, job.bucket, part_key)
             part_reports.append(part_key)
-        next_job = IngestJob(job.bucket, job.key, job.etag, job.version_id, reader.offset, reader.next_line,
-                             job.chunk + 1, part_reports, total.as_dict())
+        next_job = IngestJob(
+            job.bucket,
+            job.key,
+            job.etag,
+            job.version_id,
+            reader.offset,
+            reader.next_line,
+            job.chunk + 1,
+            part_reports,
+            total.as_dict(),
+        )
         (continue_later or invoke_continuation)(context.invoked_function_arn if context else "", next_job)
         logger.info("ingest_continued", next_offset=reader.offset, next_line=reader.next_line)
     rejects.close()
     return total
 
 
-def _ingest_rows(reader: CsvRowReader, rejects: RejectedRows, summary: IngestSummary, table_name: str,
-                 budget: ChunkBudget) -> bool:
+def _ingest_rows(
+    reader: CsvRowReader, rejects: RejectedRows, summary: IngestSummary, table_name: str, budget: ChunkBudget
+) -> bool:
     """Validate and write rows until the file ends (True) or the budget says stop (False)."""
     malformed_before = rejects.count
     invalid = 0

@@ -11,10 +11,17 @@ from payproc.money import format_money
 from payproc.payments import State, all_alerts_sent, now_iso
 from payproc.telemetry import PAYMENTS_FAILED, PAYMENTS_SUCCEEDED, count
 
-TRANSIENT_CODES = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError",
-    "ServiceUnavailable", "TransactionConflictException", "TransactionInProgressException",
-})
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+    }
+)
 # A cancelled transaction names its reasons with codes of their own (DynamoDB's TransactionCanceledException docs).
 TRANSIENT_CANCELLATION_REASONS = frozenset({"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError"})
 
@@ -27,8 +34,14 @@ class TransientError(Exception):
     """A temporary AWS error; the workflow retries the step with backoff."""
 
 
-def commit_payment(balance_table: str, payments_table: str, payment_id: str, invoice_id: int, amount: Decimal,
-                   execution_arn: str | None) -> str:
+def commit_payment(
+    balance_table: str,
+    payments_table: str,
+    payment_id: str,
+    invoice_id: int,
+    amount: Decimal,
+    execution_arn: str | None,
+) -> str:
     """Pay the invoice and mark the payment paid in one transaction; return the status. Safe to repeat.
 
     Raises PaymentRejected when the invoice is paid or its balance is not the amount, TransientError to be retried.
@@ -37,24 +50,34 @@ def commit_payment(balance_table: str, payments_table: str, payment_id: str, inv
     paid_at = now_iso()
     client = aws.dynamodb()
     try:
-        client.transact_write_items(TransactItems=[
-            {"Update": {
-                "TableName": balance_table,
-                "Key": {"InvoiceID": invoice_id},
-                "UpdateExpression": "SET Balance = :zero, IsProcessed = :one, LastPaymentId = :payment",
-                "ConditionExpression": "IsProcessed = :zero AND Balance = :amount",
-                "ExpressionAttributeValues": {":zero": 0, ":one": 1, ":amount": amount, ":payment": payment_id},
-            }},
-            {"Update": {
-                "TableName": payments_table,
-                "Key": {"PaymentId": payment_id},
-                "UpdateExpression": "SET #status = :paid, PaidAt = :now, ExecutionArn = :execution",
-                "ConditionExpression": "#status = :accepted",
-                "ExpressionAttributeNames": {"#status": "Status"},
-                "ExpressionAttributeValues": {":paid": State.PAID, ":accepted": State.ACCEPTED, ":now": paid_at,
-                                              ":execution": execution_arn or "unknown"},
-            }},
-        ])
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": balance_table,
+                        "Key": {"InvoiceID": invoice_id},
+                        "UpdateExpression": "SET Balance = :zero, IsProcessed = :one, LastPaymentId = :payment",
+                        "ConditionExpression": "IsProcessed = :zero AND Balance = :amount",
+                        "ExpressionAttributeValues": {":zero": 0, ":one": 1, ":amount": amount, ":payment": payment_id},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": payments_table,
+                        "Key": {"PaymentId": payment_id},
+                        "UpdateExpression": "SET #status = :paid, PaidAt = :now, ExecutionArn = :execution",
+                        "ConditionExpression": "#status = :accepted",
+                        "ExpressionAttributeNames": {"#status": "Status"},
+                        "ExpressionAttributeValues": {
+                            ":paid": State.PAID,
+                            ":accepted": State.ACCEPTED,
+                            ":now": paid_at,
+                            ":execution": execution_arn or "unknown",
+                        },
+                    }
+                },
+            ]
+        )
         count(PAYMENTS_SUCCEEDED)
         return State.PAID
     except ClientError as error:
@@ -69,8 +92,9 @@ def commit_payment(balance_table: str, payments_table: str, payment_id: str, inv
     return _settle_cancelled(balance_table, payments_table, payment_id, invoice_id, amount)
 
 
-def _settle_cancelled(balance_table: str, payments_table: str, payment_id: str, invoice_id: int,
-                      amount: Decimal) -> str:
+def _settle_cancelled(
+    balance_table: str, payments_table: str, payment_id: str, invoice_id: int, amount: Decimal
+) -> str:
     # A retry of a step that already committed finds its own payment paid: that is success, not a rejection.
     payment = aws.table(payments_table).get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")
     status = (payment or {}).get("Status")
@@ -98,8 +122,12 @@ def record_payment_failure(payments_table: str, payment_id: str, reason: str) ->
             UpdateExpression="SET #status = :failed, Reason = :reason, FailedAt = :now",
             ConditionExpression="#status = :accepted",
             ExpressionAttributeNames={"#status": "Status"},
-            ExpressionAttributeValues={":failed": State.FAILED, ":accepted": State.ACCEPTED, ":reason": reason,
-                                       ":now": now_iso()},
+            ExpressionAttributeValues={
+                ":failed": State.FAILED,
+                ":accepted": State.ACCEPTED,
+                ":reason": reason,
+                ":now": now_iso(),
+            },
         )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":

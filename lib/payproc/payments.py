@@ -15,7 +15,6 @@ from payproc.money import format_money
 from payproc.validation import PaymentRequest
 
 
-
 class State(StrEnum):
     """A payment's Status (accepted -> paid -> notified, or failed: never committed) and each alert's in its
     Notifications (pending -> sent, or failed: the payment stays paid)."""
@@ -26,6 +25,7 @@ class State(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
 
 PAYMENT_ID_LENGTH = 32
 

@@ -96,8 +96,12 @@ class ResumableBody:
                 if self.resumes >= self.MAX_RESUMES:
                     raise
                 self.resumes += 1
-                logger.warning("s3_read_resumed", object=f"s3://{self._ref.bucket}/{self._ref.key}", error=str(error),
-                               position=self.position)
+                logger.warning(
+                    "s3_read_resumed",
+                    object=f"s3://{self._ref.bucket}/{self._ref.key}",
+                    error=str(error),
+                    position=self.position,
+                )
                 self._body = self._open()
                 continue
             self.position += len(chunk)
@@ -173,7 +177,8 @@ class CsvRowReader:
             raise HeaderError(f"the first line is not readable CSV: {error}") from None
         self.next_line = self._lines_read + 1
         if not self._problem_in_row and [name.strip().lower() for name in found] == [
-                name.lower() for name in self.header]:
+            name.lower() for name in self.header
+        ]:
             return None
         row = dict(zip(self.header, found))
         problem = self._problem_in_row or self._shape_problem(found) or self._row_problem(row)
@@ -209,7 +214,7 @@ class CsvRowReader:
                 while len(chunk) < len(UTF8_BOM) and (more := self._stream.read(READ_SIZE)):
                     chunk += more  # a tiny first read could split the BOM
                 if chunk.startswith(UTF8_BOM):
-                    chunk = chunk[len(UTF8_BOM):]
+                    chunk = chunk[len(UTF8_BOM) :]
                     self.offset += len(UTF8_BOM)
             first = False
             yield chunk

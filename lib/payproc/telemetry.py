@@ -56,5 +56,6 @@ def instrumented(handler: Handler | None = None, *, correlation_id_path: str | N
     measured = metrics.log_metrics(traced, raise_on_empty_metrics=False)
     # log_event=False, explicitly, so POWERTOOLS_LOGGER_LOG_EVENT cannot turn it on: start_payment's event holds a
     # card number.
-    return logger.inject_lambda_context(measured, log_event=False, clear_state=True,
-                                        correlation_id_path=correlation_id_path)
+    return logger.inject_lambda_context(
+        measured, log_event=False, clear_state=True, correlation_id_path=correlation_id_path
+    )

@@ -27,7 +27,14 @@ MAX_EMAIL_LENGTH = 254
 # Names a client might give a card security code under; any of them is refused, never stored.
 SECURITY_CODE_FIELDS = frozenset({"cvv", "cvv2", "cvc", "cvc2", "cid", "securitycode", "security_code"})
 PAYMENT_FIELDS = (
-    "InvoiceID", "BillersName", "BillingAmount", "CardNumber", "ExpiryDate", "EmailId", "PhnNumber", "Choices",
+    "InvoiceID",
+    "BillersName",
+    "BillingAmount",
+    "CardNumber",
+    "ExpiryDate",
+    "EmailId",
+    "PhnNumber",
+    "Choices",
     "WaitSeconds",
 )
 
@@ -201,6 +208,11 @@ def _phone(value: object) -> str:
 
 
 __all__ = [
-    "CardError", "MoneyError", "PaymentRequest", "ValidationFailed", "parse_idempotency_key", "parse_invoice_id",
+    "CardError",
+    "MoneyError",
+    "PaymentRequest",
+    "ValidationFailed",
+    "parse_idempotency_key",
+    "parse_invoice_id",
     "validate_payment_request",
 ]

@@ -270,8 +270,12 @@ def settle_event_pollers(url: str, function_names: list[str]) -> float:
     import boto3  # the project venv has it; the rest of this script needs only the standard library
 
     client = boto3.client("lambda", endpoint_url=url, region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    changed = max(datetime.datetime.strptime(client.get_function_configuration(FunctionName=name)["LastModified"],
-                                             "%Y-%m-%dT%H:%M:%S.%f%z") for name in function_names)
+    changed = max(
+        datetime.datetime.strptime(
+            client.get_function_configuration(FunctionName=name)["LastModified"], "%Y-%m-%dT%H:%M:%S.%f%z"
+        )
+        for name in function_names
+    )
     wait = EVENT_POLLER_SETTLE_S - (datetime.datetime.now(datetime.timezone.utc) - changed).total_seconds()
     if wait > 0:
         time.sleep(wait)

@@ -91,7 +91,7 @@ class Problem:
         return f"{shown}:{self.line}: hashicorp/aws {self.version}: {self.reason}"
 
 
-# --- the schemas: pins, download, jsii assembly -> Schema --------------------------------------------------------------
+# --- the schemas: pins, download, jsii assembly -> Schema -----------------------------------------------------
 
 
 def pins() -> dict[str, str]:
@@ -341,7 +341,7 @@ def check_reference(line: int, root: str, steps: list[str | None], schema: Schem
         node = node.attributes[attribute_key(name)]
 
 
-# --- reading the lark tree of python-hcl2 -------------------------------------------------------------------------------
+# --- reading the lark tree of python-hcl2 ------------------------------------------------------------------------
 
 
 def children(tree: Tree, data: str) -> list[Tree]:
@@ -374,7 +374,8 @@ HEREDOC_INTERPOLATION = re.compile(r"(?<!\$)\$\{")  # $${ is a literal
 
 
 def references(tree: Tree):
-    """(line, root identifier, steps) of every traversal in the tree: aws_x.n.a[0].b -> ("aws_x", ["n", "a", None, "b"])."""
+    """(line, root identifier, steps) of every traversal in the tree:
+    aws_x.n.a[0].b -> ("aws_x", ["n", "a", None, "b"])."""
     stack = [tree]
     while stack:
         node = stack.pop()

@@ -15,7 +15,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support import (
-    GOOD_CARD, change_bill, payment_body, sent_emails, sent_texts, unique_invoice_id, unique_phone, wait_for,
+    GOOD_CARD,
+    change_bill,
+    payment_body,
+    sent_emails,
+    sent_texts,
+    unique_invoice_id,
+    unique_phone,
+    wait_for,
 )
 
 BAD_LUHN_CARD = "4111111111111112"  # in CARD_NUMBERS_USED: the card-data scan looks for it too
@@ -123,8 +130,14 @@ def test_pay_and_get_exactly_the_chosen_alerts(page, bill, balance_of, shot, cho
 
     look_up(page, invoice)
     expect(page.locator("#bill-amount")).to_contain_text("125.50")
-    fill_payment(page, card=GOOD_CARD, email=email, phone=phone,
-                 email_me=choice in ("email", "both"), text_me=choice in ("text", "both"))
+    fill_payment(
+        page,
+        card=GOOD_CARD,
+        email=email,
+        phone=phone,
+        email_me=choice in ("email", "both"),
+        text_me=choice in ("text", "both"),
+    )
     # A double click sends once: the button is disabled as soon as the first click is handled.
     page.get_by_role("button", name="Post Payment").dblclick()
 
@@ -146,8 +159,11 @@ def test_pay_and_get_exactly_the_chosen_alerts(page, bill, balance_of, shot, cho
     sent = json.loads(posts[0].post_data)
     assert UUID.match(posts[0].headers["idempotency-key"]), posts[0].headers
     assert sent["Choices"] == choice
-    assert (sent["InvoiceID"], sent["BillersName"], sent["BillingAmount"]) == (created["InvoiceID"], "Ada Lovelace",
-                                                                               "125.50")
+    assert (sent["InvoiceID"], sent["BillersName"], sent["BillingAmount"]) == (
+        created["InvoiceID"],
+        "Ada Lovelace",
+        "125.50",
+    )
 
     # The alerts really went out, only on the chosen channels.
     if choice in ("email", "both"):
@@ -215,7 +231,8 @@ def test_a_bill_paid_meanwhile_is_409_and_the_page_says_nothing_more_was_charged
 
 
 def test_an_amount_changed_meanwhile_is_400_and_the_page_asks_to_look_the_bill_up_again(
-        page, bill, aws, deployment, balance_of, shot):
+    page, bill, aws, deployment, balance_of, shot
+):
     created = bill(balance="20.00")
     look_up(page, created["InvoiceID"])
     fill_payment(page, card=GOOD_CARD, email=new_email(), phone=unique_phone(), email_me=True, text_me=False)

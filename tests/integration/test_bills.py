@@ -9,6 +9,7 @@ import pytest
 
 from tests.support import Bucket, ingest_log_lines, stays, unique_invoice_id, wait_for
 
+
 def upload(aws, deployment, key: str, text: str) -> None:
     aws.client("s3").put_object(Bucket=deployment["bills_bucket"], Key=key, Body=text.encode())
 
@@ -30,14 +31,21 @@ def test_a_days_file_is_loaded_and_a_paid_bill_stays_paid(aws, deployment):
     rows = [f'{ids[0]},"Lovelace, Ada",10.50,0', f"{ids[1]},Grace Hopper,0,1"]
     rows += [f"{invoice_id},Customer {invoice_id},{n}.25,0" for n, invoice_id in enumerate(ids[2:])]
     # A BOM, CRLF line ends and a quoted name holding a comma: what spreadsheets write.
-    upload(aws, deployment, "bills-due/2026-11-23 day.csv", "\ufeffInvoiceID,CustomerName,Balance,IsProcessed\r\n" + "\r\n".join(rows) + "\r\n")
+    upload(
+        aws,
+        deployment,
+        "bills-due/2026-11-23 day.csv",
+        "\ufeffInvoiceID,CustomerName,Balance,IsProcessed\r\n" + "\r\n".join(rows) + "\r\n",
+    )
     bills = wait_for(lambda: (found := read_bills(aws, deployment, ids)) and len(found) == len(ids) and found)
     assert bills[ids[0]]["CustomerName"] == "Lovelace, Ada"
     assert bills[ids[0]]["Balance"] == Decimal("10.50") and bills[ids[0]]["IsProcessed"] == 0
     assert bills[ids[1]]["IsProcessed"] == 1
 
     # The next day's file lists the paid bill again as due: it must not un-pay it. The unpaid one changes amount.
-    next_day = "InvoiceID,CustomerName,Balance,IsProcessed\n" f"{ids[1]},Grace Hopper,99.00,0\n" f'{ids[0]},"Lovelace, Ada",12.00,0\n'
+    next_day = (
+        f'InvoiceID,CustomerName,Balance,IsProcessed\n{ids[1]},Grace Hopper,99.00,0\n{ids[0]},"Lovelace, Ada",12.00,0\n'
+    )
     upload(aws, deployment, "bills-due/2026-11-24.csv", next_day)
     wait_for(lambda: read_bills(aws, deployment, [ids[0]])[ids[0]]["Balance"] == Decimal("12.00"))
     paid = read_bills(aws, deployment, [ids[1]])[ids[1]]
@@ -78,6 +86,8 @@ def test_a_csv_anywhere_is_loaded_and_a_file_that_is_not_csv_is_ignored(aws, dep
     wait_for(lambda: len(read_bills(aws, deployment, [elsewhere, root])) == 2)  # the two .csv files went through...
     # ...the other two did not, nor did the function ever see them. S3 events need not arrive in upload order, so
     # give theirs at least as long as the .csv files took to land (and 5 s) before calling them ignored.
-    stays(lambda: read_bills(aws, deployment, [invoice_id]) == {} and not any(
-        ingest_log_lines(aws, deployment, key, since_ms) for key in ignored),
-        seconds=max(5.0, time.monotonic() - started))
+    stays(
+        lambda: read_bills(aws, deployment, [invoice_id]) == {}
+        and not any(ingest_log_lines(aws, deployment, key, since_ms) for key in ignored),
+        seconds=max(5.0, time.monotonic() - started),
+    )

@@ -35,11 +35,15 @@ def test_an_upload_right_after_a_redeploy_is_ingested_at_once(aws, deployment, s
     would hide that S3 event for the function's timeout + 60 s, so deploy.py waits for it to stop. Through deploy.py
     itself (the fixture's deploy_with), so the test fails if that wait goes."""
     invoice_id = unique_invoice_id()
-    aws.client("s3").put_object(Bucket=deployment["bills_bucket"], Key=f"bills-due/after-redeploy-{invoice_id}.csv",
-                                Body=f"InvoiceID,CustomerName,Balance,IsProcessed\n{invoice_id},Right After,3.00,0\n".encode())
+    aws.client("s3").put_object(
+        Bucket=deployment["bills_bucket"],
+        Key=f"bills-due/after-redeploy-{invoice_id}.csv",
+        Body=f"InvoiceID,CustomerName,Balance,IsProcessed\n{invoice_id},Right After,3.00,0\n".encode(),
+    )
     table = aws.resource("dynamodb").Table(deployment["balance_table"])
-    wait_for(lambda: table.get_item(Key={"InvoiceID": invoice_id}, ConsistentRead=True).get("Item"),
-             timeout=30)  # not timeout + 60 = 360 s
+    wait_for(
+        lambda: table.get_item(Key={"InvoiceID": invoice_id}, ConsistentRead=True).get("Item"), timeout=30
+    )  # not timeout + 60 = 360 s
 
 
 def test_a_file_larger_than_a_chunk_is_loaded_completely(aws, deployment, small_chunks):
@@ -59,10 +63,11 @@ def test_a_file_larger_than_a_chunk_is_loaded_completely(aws, deployment, small_
     table, stored = deployment["balance_table"], {}
     ids = list(expected)
     for start in range(0, ROWS, 100):
-        keys = [{"InvoiceID": invoice_id} for invoice_id in ids[start:start + 100]]
+        keys = [{"InvoiceID": invoice_id} for invoice_id in ids[start : start + 100]]
         response = aws.resource("dynamodb").batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
-        stored.update({int(item["InvoiceID"]): (item["CustomerName"], item["Balance"])
-                       for item in response["Responses"][table]})
+        stored.update(
+            {int(item["InvoiceID"]): (item["CustomerName"], item["Balance"]) for item in response["Responses"][table]}
+        )
     assert stored == expected
 
     # The part reports of the chunks were joined into the report and removed; it took many invocations.

@@ -51,15 +51,23 @@ def test_a_poison_file_is_kept_alarmed_and_redriven_once(aws, deployment, operat
     # Should the test stop half-way, its record must not make a later redrive fail: a deleted file redrives as done.
     request.addfinalizer(lambda: s3.delete_object(Bucket=deployment["bills_bucket"], Key=poison_key))
     started = time.monotonic()
-    s3.put_object(Bucket=deployment["bills_bucket"], Key=poison_key, StorageClass="GLACIER",
-                  Body=(HEADER + "".join(f"{i},Archived {i},{amount},0\n" for i, amount in poison_rows.items())).encode())
-    s3.put_object(Bucket=deployment["bills_bucket"], Key=f"bills-due/fine-{first}.csv",
-                  Body=f"{HEADER}{good_ids[0]},Still Flowing,7.00,0\n".encode())
+    s3.put_object(
+        Bucket=deployment["bills_bucket"],
+        Key=poison_key,
+        StorageClass="GLACIER",
+        Body=(HEADER + "".join(f"{i},Archived {i},{amount},0\n" for i, amount in poison_rows.items())).encode(),
+    )
+    s3.put_object(
+        Bucket=deployment["bills_bucket"],
+        Key=f"bills-due/fine-{first}.csv",
+        Body=f"{HEADER}{good_ids[0]},Still Flowing,7.00,0\n".encode(),
+    )
 
     # Other files keep flowing while the poison file fails.
     wait_for(lambda: balances(aws, deployment, good_ids) == {good_ids[0]: Decimal("7.00")}, timeout=30)
 
-    # Within its retry budget (3 attempts, retried after 1 s and 2 s locally) it lands in the queue, with what to act on.
+    # Within its retry budget (3 attempts, retried after 1 s and 2 s locally) it lands in the queue, with what to act
+    # on.
     [failure] = wait_for(lambda: failure_records_for(aws, deployment, poison_key), timeout=60)
     to_record = time.monotonic() - started
     assert failure.function == deployment["function_names"]["ingest_bills"]
@@ -71,7 +79,9 @@ def test_a_poison_file_is_kept_alarmed_and_redriven_once(aws, deployment, operat
 
     # Someone is told: both alarms reach ALARM and their messages arrive on the operations topic.
     def alarmed():
-        states = {a["AlarmName"]: a["StateValue"] for a in cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]}
+        states = {
+            a["AlarmName"]: a["StateValue"] for a in cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
+        }
         return all(state == "ALARM" for state in states.values())
 
     wait_for(alarmed, timeout=90, interval=1)
@@ -88,7 +98,9 @@ def test_a_poison_file_is_kept_alarmed_and_redriven_once(aws, deployment, operat
 
     # The cause is fixed (the file is restored): redrive ingests it and removes the record.
     s3.restore_object(Bucket=deployment["bills_bucket"], Key=poison_key, RestoreRequest={"Days": 1})
-    record_body = json.dumps({"requestContext": {"functionArn": failure.function_arn}, "requestPayload": failure.payload})
+    record_body = json.dumps(
+        {"requestContext": {"functionArn": failure.function_arn}, "requestPayload": failure.payload}
+    )
     redriven = make("redrive")
     assert redriven.returncode == 0, redriven.stdout + redriven.stderr
     assert f"redriven: {failure.function}" in redriven.stdout and poison_key in redriven.stdout
@@ -111,8 +123,12 @@ def test_a_salary_file_that_cannot_be_read_is_kept_and_redriven(aws, deployment,
     emp_id = unique_invoice_id()
     key = f"salaries/{random.SystemRandom().randint(2100, 9999)}-{1 + emp_id % 12:02d}.csv"  # a month of its own
     request.addfinalizer(lambda: s3.delete_object(Bucket=deployment["salary_bucket"], Key=key))
-    s3.put_object(Bucket=deployment["salary_bucket"], Key=key, StorageClass="GLACIER",
-                  Body=f"EmpID,EmpName,EmpSalary\n{emp_id},Archived Payroll,4321.09\n".encode())
+    s3.put_object(
+        Bucket=deployment["salary_bucket"],
+        Key=key,
+        StorageClass="GLACIER",
+        Body=f"EmpID,EmpName,EmpSalary\n{emp_id},Archived Payroll,4321.09\n".encode(),
+    )
 
     [failure] = wait_for(lambda: failure_records_for(aws, deployment, key, "salary_bucket"), timeout=60)
     assert failure.function == deployment["function_names"]["salary_files"]
@@ -121,6 +137,9 @@ def test_a_salary_file_that_cannot_be_read_is_kept_and_redriven(aws, deployment,
     s3.restore_object(Bucket=deployment["salary_bucket"], Key=key, RestoreRequest={"Days": 1})
     redriven = make("redrive")
     assert redriven.returncode == 0 and f"redriven: {failure.function}" in redriven.stdout
-    item = aws.resource("dynamodb").Table(deployment["salary_table"]).get_item(
-        Key={"EmpID": emp_id, "EmpName": "Archived Payroll"}, ConsistentRead=True)["Item"]
+    item = (
+        aws.resource("dynamodb")
+        .Table(deployment["salary_table"])
+        .get_item(Key={"EmpID": emp_id, "EmpName": "Archived Payroll"}, ConsistentRead=True)["Item"]
+    )
     assert item["TotalSalary"] == Decimal("4321.09")

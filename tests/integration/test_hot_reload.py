@@ -21,8 +21,20 @@ from tests.support import REPO, deploy_with, wait_for
 def make_dev(functions: Path, lib: Path, out: Path, log: Path):
     """stack/hot_reload.py running as `make dev` runs it, until the block ends (then Ctrl-C, as a user stops it)."""
     with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, str(REPO / "stack" / "hot_reload.py"), "--functions", str(functions),
-                                    "--lib", str(lib), "--out", str(out)], stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "stack" / "hot_reload.py"),
+                "--functions",
+                str(functions),
+                "--lib",
+                str(lib),
+                "--out",
+                str(out),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for(lambda: "watching" in log.read_text() or process.poll() is not None, timeout=240, interval=1)
         assert process.poll() is None, log.read_text()[-4000:]
@@ -42,28 +54,35 @@ def code_sha256(aws, function_name: str) -> str:
     return aws.client("lambda").get_function_configuration(FunctionName=function_name)["CodeSha256"]
 
 
-def test_make_dev_runs_each_save_with_no_deploy_and_make_deploy_restores_the_zips(aws, deployment, api, bill,
-                                                                                   tmp_path):
+def test_make_dev_runs_each_save_with_no_deploy_and_make_deploy_restores_the_zips(aws, deployment, api, bill, tmp_path):
     item = bill(balance="12.34")
     functions, lib = tmp_path / "functions", tmp_path / "lib"
     shutil.copytree(REPO / "functions", functions, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "lib", lib, ignore=shutil.ignore_patterns("__pycache__"))
     get_balance = deployment["function_names"]["get_balance"]
-    zip_hash = base64.b64encode(hashlib.sha256((REPO / "build" / "functions" / "get_balance.zip").read_bytes())
-                                .digest()).decode()
+    zip_hash = base64.b64encode(
+        hashlib.sha256((REPO / "build" / "functions" / "get_balance.zip").read_bytes()).digest()
+    ).decode()
 
     try:
         with make_dev(functions, lib, tmp_path / "hot-reload", tmp_path / "make-dev.log"):
             assert code_sha256(aws, get_balance) != zip_hash
             assert api.balance(item["InvoiceID"]).json()["Balance"] == "12.34"
 
-            edit(functions / "get_balance" / "handler.py", '"IsProcessed": int(item["IsProcessed"]),',
-                 '"IsProcessed": int(item["IsProcessed"]), "Edited": "handler",')
+            edit(
+                functions / "get_balance" / "handler.py",
+                '"IsProcessed": int(item["IsProcessed"]),',
+                '"IsProcessed": int(item["IsProcessed"]), "Edited": "handler",',
+            )
             assert wait_for(lambda: api.balance(item["InvoiceID"]).json().get("Edited") == "handler", timeout=30)
 
-            edit(lib / "payproc" / "http.py", '"headers": {"Content-Type": JSON_CONTENT_TYPE,',
-                 '"headers": {"Content-Type": JSON_CONTENT_TYPE, "X-Edited": "payproc",')
-            # Every function has lib/payproc beside its code: get_balance, and payment_status, which nothing else edited.
+            edit(
+                lib / "payproc" / "http.py",
+                '"headers": {"Content-Type": JSON_CONTENT_TYPE,',
+                '"headers": {"Content-Type": JSON_CONTENT_TYPE, "X-Edited": "payproc",',
+            )
+            # Every function has lib/payproc beside its code: get_balance, and payment_status, which nothing else
+            # edited.
             assert wait_for(lambda: api.balance(item["InvoiceID"]).headers.get("X-Edited") == "payproc", timeout=30)
             assert wait_for(lambda: api.status("no-such-payment").headers.get("X-Edited") == "payproc", timeout=30)
             assert api.balance(item["InvoiceID"]).json()["Edited"] == "handler"
@@ -71,7 +90,11 @@ def test_make_dev_runs_each_save_with_no_deploy_and_make_deploy_restores_the_zip
         deploy_with()  # make deploy
 
     response = api.balance(item["InvoiceID"])
-    assert response.json() == {"InvoiceID": item["InvoiceID"], "CustomerName": item["CustomerName"],
-                               "Balance": "12.34", "IsProcessed": 0}
+    assert response.json() == {
+        "InvoiceID": item["InvoiceID"],
+        "CustomerName": item["CustomerName"],
+        "Balance": "12.34",
+        "IsProcessed": 0,
+    }
     assert "X-Edited" not in response.headers
     assert code_sha256(aws, get_balance) == zip_hash

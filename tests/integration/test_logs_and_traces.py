@@ -14,7 +14,15 @@ from decimal import Decimal
 
 from ops import failures
 from tests.support import (
-    ENDPOINT, GOOD_CARD, REPO, Bucket, change_bill, make, payment_body, unique_invoice_id, wait_for,
+    ENDPOINT,
+    GOOD_CARD,
+    REPO,
+    Bucket,
+    change_bill,
+    make,
+    payment_body,
+    unique_invoice_id,
+    wait_for,
 )
 
 # "time  source  text" as both tools print a step: ISO 8601 UTC to the millisecond, the source padded.
@@ -37,6 +45,7 @@ def position(story: list[tuple[str, str, str]], source: str, text: str) -> int:
 def told(*args: str, until: tuple[str, ...]) -> str:
     """The output of make with these arguments once it holds every string of `until` (CloudWatch Logs gets an
     invocation's lines when it ends, so the last function's may come after the payment settled)."""
+
     def complete():
         result = make(*args, timeout=120)
         assert result.returncode in (0, 1), result.stderr
@@ -54,8 +63,9 @@ def test_a_payments_trace_tells_its_request_execution_functions_record_and_alert
     output = told("trace", f"PAYMENT={payment_id}", until=("ExecutionSucceeded", "email_sent", "text_sent"))
     story = steps(output)
     assert [time for time, _, _ in story] == sorted(time for time, _, _ in story)
-    assert output.splitlines()[0] == (f"payment {payment_id}: invoice {created['InvoiceID']}, 60.25, Visa ending 1111, "
-                                      "alerts both")
+    assert output.splitlines()[0] == (
+        f"payment {payment_id}: invoice {created['InvoiceID']}, 60.25, Visa ending 1111, alerts both"
+    )
     started = position(story, "workflow", "ExecutionStarted")
     accepted = position(story, "start_payment", "INFO payment_accepted")
     processing = position(story, "workflow", "ProcessPayment (Task)")
@@ -91,8 +101,9 @@ def test_a_refused_payments_trace_says_why_in_its_execution_its_functions_and_it
     ended = position(story, "workflow", "ExecutionFailed PaymentFailed: the payment was not committed")
     assert rejected < failed_task < recording < recorded < ended
     assert not any(source in ("send_email", "send_text") for _, source, _ in story)
-    assert re.fullmatch(r"record  status failed \(PaymentRejected: .+\); created \S+Z, failed \S+Z",
-                        output.splitlines()[-2]), output.splitlines()[-2]
+    assert re.fullmatch(
+        r"record  status failed \(PaymentRejected: .+\); created \S+Z, failed \S+Z", output.splitlines()[-2]
+    ), output.splitlines()[-2]
     assert output.splitlines()[-1] == "alerts  email pending [outbox: nothing]"
 
 
@@ -112,8 +123,11 @@ def test_a_files_trace_shows_its_upload_each_chunk_the_summary_and_its_rejected_
     chunk = position(story, "ingest_bills", "INFO ingest_chunk")
     summary = position(story, "ingest_bills", "INFO ingest_summary")
     assert uploaded < chunk < summary
-    assert all(f'bucket={deployment["bills_bucket"]} key="{key}"' in text for _, source, text in story
-               if source == "ingest_bills")
+    assert all(
+        f'bucket={deployment["bills_bucket"]} key="{key}"' in text
+        for _, source, text in story
+        if source == "ingest_bills"
+    )
     assert '"read":2,"created":1,' in story[summary][2] and '"rejected":1,' in story[summary][2]
     assert not any(source == "failures" for _, source, _ in story)
     report, row = output.splitlines()[-2:]
@@ -164,9 +178,15 @@ def test_make_logs_once_prints_the_lines_of_the_functions_just_invoked_each_pref
 
 
 def test_make_logs_follows_new_lines_until_ctrl_c(api, bill):
-    follower = subprocess.Popen(["make", "-s", "logs", "FN=start_payment", "SINCE=1s"], cwd=REPO,
-                                env={**os.environ, "AWS_ENDPOINT_URL": ENDPOINT}, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+    follower = subprocess.Popen(
+        ["make", "-s", "logs", "FN=start_payment", "SINCE=1s"],
+        cwd=REPO,
+        env={**os.environ, "AWS_ENDPOINT_URL": ENDPOINT},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     printed: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [printed.put(line) for line in follower.stdout], daemon=True).start()
     lines: list[str] = []

@@ -50,19 +50,27 @@ def test_the_api_stage_is_throttled_measured_and_logs_one_json_line_a_request(aw
 
 def test_every_function_the_workflow_and_the_api_have_alarms_to_the_operations_topic(aws, deployment):
     alarms = []
-    for page in aws.client("cloudwatch").get_paginator("describe_alarms").paginate(
-            AlarmNames=list(deployment["alarm_names"].values())):
+    for page in (
+        aws.client("cloudwatch")
+        .get_paginator("describe_alarms")
+        .paginate(AlarmNames=list(deployment["alarm_names"].values()))
+    ):
         alarms += page["MetricAlarms"]
     assert len(alarms) == len(deployment["alarm_names"])
-    watched = {(a["Namespace"], a["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in a["Dimensions"])))
-               for a in alarms}
+    watched = {
+        (a["Namespace"], a["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in a["Dimensions"])))
+        for a in alarms
+    }
     for function in deployment["function_names"].values():
         for metric in ("Errors", "Throttles"):
             assert ("AWS/Lambda", metric, (("FunctionName", function),)) in watched
     for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
         assert ("AWS/States", metric, (("StateMachineArn", deployment["state_machine_arn"]),)) in watched
-    assert {("AWS/ApiGateway", "5XXError"), ("AWS/ApiGateway", "Latency"), ("AWS/SQS", "ApproximateNumberOfMessagesVisible")} \
-        <= {(namespace, metric) for namespace, metric, _ in watched}
+    assert {
+        ("AWS/ApiGateway", "5XXError"),
+        ("AWS/ApiGateway", "Latency"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    } <= {(namespace, metric) for namespace, metric, _ in watched}
     assert all(a["AlarmActions"] == [deployment["operations_topic_arn"]] for a in alarms)
     assert all(a["OKActions"] == [deployment["operations_topic_arn"]] for a in alarms)
 
@@ -71,9 +79,13 @@ def business_metric_sum(cloudwatch, deployment, name: str, since: datetime) -> f
     """The sum of a business metric (EMF lines of the functions) since a moment."""
     where = deployment["business_metrics"]
     datapoints = cloudwatch.get_metric_statistics(
-        Namespace=where["namespace"], MetricName=name,
+        Namespace=where["namespace"],
+        MetricName=name,
         Dimensions=[{"Name": key, "Value": value} for key, value in where["dimensions"].items()],
-        StartTime=since, EndTime=datetime.now(timezone.utc) + timedelta(minutes=1), Period=60, Statistics=["Sum"],
+        StartTime=since,
+        EndTime=datetime.now(timezone.utc) + timedelta(minutes=1),
+        Period=60,
+        Statistics=["Sum"],
     )["Datapoints"]
     return sum(point["Sum"] for point in datapoints)
 
@@ -86,9 +98,12 @@ def test_rejected_rows_are_counted_and_alarm_the_operations_topic(aws, deploymen
     since = datetime.now(timezone.utc) - timedelta(minutes=2)
     before = business_metric_sum(cloudwatch, deployment, "RowsRejected", since)
     good = unique_invoice_id()
-    aws.client("s3").put_object(Bucket=deployment["bills_bucket"], Key=f"bills-due/two-bad-rows-{good}.csv",
-                                Body=f"InvoiceID,CustomerName,Balance,IsProcessed\n{good},Fine,1.00,0\n-1,Bad,1,0\n"
-                                     f"{good + 1},Bad Amount,1.001,0\n".encode())
+    aws.client("s3").put_object(
+        Bucket=deployment["bills_bucket"],
+        Key=f"bills-due/two-bad-rows-{good}.csv",
+        Body=f"InvoiceID,CustomerName,Balance,IsProcessed\n{good},Fine,1.00,0\n-1,Bad,1,0\n"
+        f"{good + 1},Bad Amount,1.001,0\n".encode(),
+    )
     wait_for(lambda: business_metric_sum(cloudwatch, deployment, "RowsRejected", since) == before + 2, timeout=30)
     told_of_alarms(sqs, inbox, [alarm], timeout=60)
     assert cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] == "ALARM"
@@ -120,6 +135,7 @@ def test_every_log_line_of_a_payment_carries_its_payment_id(api, bill, aws, depl
         return lines
 
     for function in ("start_payment", "process_payment", "send_email", "send_text"):
+
         def invocation_lines():
             lines = json_lines(function)
             ours = {line["function_request_id"] for line in lines if line.get("PaymentId") == payment_id}

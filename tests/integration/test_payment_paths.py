@@ -64,15 +64,24 @@ def test_duplicate_rows_of_one_invoice_the_last_one_wins_within_and_across_batch
     first = unique_invoice_id()
     within, across = first, first + 1  # rows 1 and 2 share a batch; rows 3 and 153 do not (100 rows a batch)
     fillers = [f"{first + 10 + n},Filler {n},1.00,0" for n in range(149)]
-    rows = [f"{within},Within Old,1.00,0", f"{within},Within New,1.50,0", f"{across},Across Old,3.00,0",
-            *fillers, f"{across},Across New,4.00,0"]
+    rows = [
+        f"{within},Within Old,1.00,0",
+        f"{within},Within New,1.50,0",
+        f"{across},Across Old,3.00,0",
+        *fillers,
+        f"{across},Across New,4.00,0",
+    ]
     key = f"bills-due/duplicates-{first}.csv"
     since_ms = upload_bills(aws, deployment, key, HEADER + "\n".join(rows) + "\n")
     [summary] = wait_for(lambda: summaries_in_logs(aws, deployment, key, since_ms), timeout=60, interval=1)
-    assert (invoice(aws, deployment, within)["CustomerName"], invoice(aws, deployment, within)["Balance"]) \
-        == ("Within New", Decimal("1.50"))
-    assert (invoice(aws, deployment, across)["CustomerName"], invoice(aws, deployment, across)["Balance"]) \
-        == ("Across New", Decimal("4.00"))
+    assert (invoice(aws, deployment, within)["CustomerName"], invoice(aws, deployment, within)["Balance"]) == (
+        "Within New",
+        Decimal("1.50"),
+    )
+    assert (invoice(aws, deployment, across)["CustomerName"], invoice(aws, deployment, across)["Balance"]) == (
+        "Across New",
+        Decimal("4.00"),
+    )
     # Within a batch the earlier row is superseded; across batches the later one updates what the earlier wrote.
     assert (summary["read"], summary["superseded"], summary["updated"]) == (len(rows), 1, 1), summary
     assert summary["created"] == len(rows) - 2

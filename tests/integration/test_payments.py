@@ -48,11 +48,13 @@ def test_an_id_that_is_not_a_positive_integer_is_400(api, invoice_id):
 
 def test_cors_allows_the_site_origin_only(api, bill, deployment):
     invoice_id = bill()["InvoiceID"]
-    from_site = requests.get(f"{api.base_url}/paymentbalance/{invoice_id}", timeout=30,
-                             headers={"Origin": deployment["allowed_origin"]})
+    from_site = requests.get(
+        f"{api.base_url}/paymentbalance/{invoice_id}", timeout=30, headers={"Origin": deployment["allowed_origin"]}
+    )
     assert from_site.headers.get("Access-Control-Allow-Origin") == deployment["allowed_origin"]
-    from_elsewhere = requests.get(f"{api.base_url}/paymentbalance/{invoice_id}", timeout=30,
-                                  headers={"Origin": "https://attacker.example"})
+    from_elsewhere = requests.get(
+        f"{api.base_url}/paymentbalance/{invoice_id}", timeout=30, headers={"Origin": "https://attacker.example"}
+    )
     # The answer names only the site's origin, so a browser on another origin may not read it.
     assert from_elsewhere.headers.get("Access-Control-Allow-Origin") in (None, deployment["allowed_origin"])
 
@@ -133,16 +135,22 @@ def payments_of(aws, deployment, invoice_id: int) -> list[dict]:
     """Every Payments item of an invoice."""
     table = aws.client("dynamodb")
     pages = table.get_paginator("scan").paginate(
-        TableName=deployment["payments_table"], FilterExpression="InvoiceID = :id",
-        ExpressionAttributeValues={":id": {"N": str(invoice_id)}})
+        TableName=deployment["payments_table"],
+        FilterExpression="InvoiceID = :id",
+        ExpressionAttributeValues={":id": {"N": str(invoice_id)}},
+    )
     return [item for page in pages for item in page["Items"]]
 
 
 def executions_for(aws, deployment, invoice_id: int, since: datetime) -> list[str]:
     """The payment workflow executions started since a moment whose input names the invoice."""
     sfn = aws.client("stepfunctions")
-    recent = [e["executionArn"] for page in sfn.get_paginator("list_executions").paginate(
-        stateMachineArn=deployment["state_machine_arn"]) for e in page["executions"] if e["startDate"] >= since]
+    recent = [
+        e["executionArn"]
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=deployment["state_machine_arn"])
+        for e in page["executions"]
+        if e["startDate"] >= since
+    ]
     return [arn for arn in recent if str(invoice_id) in sfn.describe_execution(executionArn=arn)["input"]]
 
 

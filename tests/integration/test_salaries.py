@@ -1,8 +1,8 @@
 """Monthly salary files in the deployed salary bucket: .psv copies, reports and totals (S3 -> Lambda -> DynamoDB).
 
-Runs against the deployed local stack (the `deployment` fixture gives the bucket and table). A month's file is the whole payroll of that month, so each
-test uses a year and an employee-id range of its own: reruns against the same stack (and `make seed`'s data) never
-replace each other's months.
+Runs against the deployed local stack (the `deployment` fixture gives the bucket and table). A month's file is the
+whole payroll of that month, so each test uses a year and an employee-id range of its own: reruns against the same
+stack (and `make seed`'s data) never replace each other's months.
 """
 
 from __future__ import annotations
@@ -107,8 +107,10 @@ def test_a_year_totals_a_replayed_month_and_a_corrected_month(s3, table, run_spa
 def test_the_psv_copy_reads_back_to_exactly_the_csv_rows(s3, table, run_space):
     year, first_id = run_space
     key = f"salaries/{year}-01.csv"
-    text = (HEADER_LINE + f'{first_id},"Lovelace, Ada",6000.10\n{first_id + 1},"Pipe | Person",5555.00\n'
-            f'{first_id + 2},"Quote ""Q"" Person",7777\n')
+    text = (
+        HEADER_LINE + f'{first_id},"Lovelace, Ada",6000.10\n{first_id + 1},"Pipe | Person",5555.00\n'
+        f'{first_id + 2},"Quote ""Q"" Person",7777\n'
+    )
     s3.upload(key, text)
     wait_until_processed(s3, key)
     psv = s3.read(processed_key(key))
@@ -121,8 +123,9 @@ def test_bad_rows_are_reported_and_good_rows_still_count(s3, table, run_space):
     year, first_id = run_space
     key = f"salaries/{year}-02.csv"
     good = f"{first_id},Good One,6000.00\n{first_id + 5},Good Two,5555.55\n"
-    bad = (f"{first_id + 1},,6000.00\n{first_id + 2},Not Money,six\n"
-           f"{first_id + 3},Negative,-1.00\n{first_id + 4},Short\n")
+    bad = (
+        f"{first_id + 1},,6000.00\n{first_id + 2},Not Money,six\n{first_id + 3},Negative,-1.00\n{first_id + 4},Short\n"
+    )
     s3.upload(key, HEADER_LINE + good + bad)
     wait_until_processed(s3, key)
     report = s3.read(key + ".rejected.jsonl")

@@ -21,7 +21,15 @@ import boto3
 import pytest
 
 from tests.support import (
-    Api, Bucket, free_port, pans_in, payment_body, separate_checkout, stays, unique_invoice_id, wait_for,
+    Api,
+    Bucket,
+    free_port,
+    pans_in,
+    payment_body,
+    separate_checkout,
+    stays,
+    unique_invoice_id,
+    wait_for,
 )
 
 TABLES = ("balance_table", "payments_table", "salary_table")
@@ -41,8 +49,14 @@ class OwnStack:
             self.env.pop(name, None)
 
     def make(self, target: str, **variables: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["make", "-s", target, *(f"{name}={value}" for name, value in variables.items())],
-                              cwd=self.checkout, env=self.env, capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            ["make", "-s", target, *(f"{name}={value}" for name, value in variables.items())],
+            cwd=self.checkout,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
     def run(self, target: str, **variables: str) -> str:
         result = self.make(target, **variables)
@@ -75,7 +89,7 @@ def own_stack(tmp_path_factory):
 def canonical(value: dict) -> dict:
     """A typed value as DynamoDB compares it: numbers by value, sets in any order. (DynamoDB Local reads back the
     "1000.50" an UpdateItem wrote as such, but as "1000.5" once a PutItem wrote it; AWS drops such zeros always.)"""
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "N":
         return {kind: str(Decimal(inner).normalize())}
     if kind == "NS":
@@ -94,45 +108,74 @@ def item_text(item: dict) -> str:
 
 
 def data_of(stack: OwnStack) -> dict:
-    """Every item of the deployment's tables (typed, compared as DynamoDB compares values) and every object of its data buckets: SHA-256 of the
-    content, content type, user metadata."""
+    """Every item of the deployment's tables (typed, compared as DynamoDB compares values) and every object of its
+    data buckets: SHA-256 of the content, content type, user metadata."""
     outputs, dynamodb, s3 = stack.outputs, stack.client("dynamodb"), stack.client("s3")
-    tables = {output: sorted(item_text(item)
-                             for page in dynamodb.get_paginator("scan").paginate(TableName=outputs[output],
-                                                                                 ConsistentRead=True)
-                             for item in page["Items"]) for output in TABLES}
+    tables = {
+        output: sorted(
+            item_text(item)
+            for page in dynamodb.get_paginator("scan").paginate(TableName=outputs[output], ConsistentRead=True)
+            for item in page["Items"]
+        )
+        for output in TABLES
+    }
     buckets = {}
     for output in BUCKETS:
         buckets[output] = {}
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=outputs[output]):
             for listed in page.get("Contents", []):
                 got = s3.get_object(Bucket=outputs[output], Key=listed["Key"])
-                buckets[output][listed["Key"]] = (hashlib.sha256(got["Body"].read()).hexdigest(), got["ContentType"],
-                                                  got["Metadata"])
+                buckets[output][listed["Key"]] = (
+                    hashlib.sha256(got["Body"].read()).hexdigest(),
+                    got["ContentType"],
+                    got["Metadata"],
+                )
     return {"tables": tables, "buckets": buckets}
 
 
 def saved_data(folder: Path) -> dict:
     """What a snapshot folder holds, in data_of's shape; each object's checksum computed from its saved content."""
     manifest = json.loads((folder / "manifest.json").read_text())
-    files = {"balance_table": "balance", "payments_table": "payments", "salary_table": "salary",
-             "bills_bucket": "bills", "salary_bucket": "salary"}
-    tables = {output: sorted(item_text(json.loads(line))
-                             for line in (folder / manifest["tables"][files[output]]["file"]).read_text().splitlines())
-              for output in TABLES}
+    files = {
+        "balance_table": "balance",
+        "payments_table": "payments",
+        "salary_table": "salary",
+        "bills_bucket": "bills",
+        "salary_bucket": "salary",
+    }
+    tables = {
+        output: sorted(
+            item_text(json.loads(line))
+            for line in (folder / manifest["tables"][files[output]]["file"]).read_text().splitlines()
+        )
+        for output in TABLES
+    }
     buckets = {}
     for output in BUCKETS:
-        entries = [json.loads(line)
-                   for line in (folder / manifest["buckets"][files[output]]["file"]).read_text().splitlines()]
-        buckets[output] = {entry["key"]: (hashlib.sha256((folder / "objects" / entry["sha256"]).read_bytes()).hexdigest(),
-                                          entry["headers"].get("ContentType"), entry["metadata"]) for entry in entries}
+        entries = [
+            json.loads(line) for line in (folder / manifest["buckets"][files[output]]["file"]).read_text().splitlines()
+        ]
+        buckets[output] = {
+            entry["key"]: (
+                hashlib.sha256((folder / "objects" / entry["sha256"]).read_bytes()).hexdigest(),
+                entry["headers"].get("ContentType"),
+                entry["metadata"],
+            )
+            for entry in entries
+        }
     return {"tables": tables, "buckets": buckets}
 
 
 def triggers(stack: OwnStack) -> dict:
     s3 = stack.client("s3")
-    return {output: {name: value for name, value in s3.get_bucket_notification_configuration(
-        Bucket=stack.outputs[output]).items() if name != "ResponseMetadata"} for output in BUCKETS}
+    return {
+        output: {
+            name: value
+            for name, value in s3.get_bucket_notification_configuration(Bucket=stack.outputs[output]).items()
+            if name != "ResponseMetadata"
+        }
+        for output in BUCKETS
+    }
 
 
 def log_lines(stack: OwnStack, function: str, key: str, since_ms: int) -> list[str]:
@@ -143,8 +186,13 @@ def log_lines(stack: OwnStack, function: str, key: str, since_ms: int) -> list[s
 
 
 def bill_in_table(stack: OwnStack, invoice_id: int) -> dict | None:
-    return stack.client("dynamodb").get_item(TableName=stack.outputs["balance_table"], ConsistentRead=True,
-                                             Key={"InvoiceID": {"N": str(invoice_id)}}).get("Item")
+    return (
+        stack.client("dynamodb")
+        .get_item(
+            TableName=stack.outputs["balance_table"], ConsistentRead=True, Key={"InvoiceID": {"N": str(invoice_id)}}
+        )
+        .get("Item")
+    )
 
 
 def upload_bills(stack: OwnStack, key: str, rows: str) -> None:
@@ -168,15 +216,26 @@ def seed(stack: OwnStack) -> dict:
     """A day of bills with one rejected row, a paid bill, a month of salaries and a note with a type and metadata."""
     first = unique_invoice_id()
     bills_key = f"bills-due/snapshot-{first}.csv"
-    upload_bills(stack, bills_key, f"{first},Ada Lovelace,125.50,0\n{first + 1},Grace Hopper,20.00,0\n"
-                                   f"{first + 2},Paid Already,0,1\nnot-a-number,Bad Row,1.00,0\n")
+    upload_bills(
+        stack,
+        bills_key,
+        f"{first},Ada Lovelace,125.50,0\n{first + 1},Grace Hopper,20.00,0\n"
+        f"{first + 2},Paid Already,0,1\nnot-a-number,Bad Row,1.00,0\n",
+    )
     month = f"{2100 + first % 7000}-03"
     salary_key = f"salaries/{month}.csv"
     salaries = stack.bucket("salary_bucket")
-    salaries.upload(salary_key, f"EmpID,EmpName,EmpSalary\n{first},Ada Lovelace,1000.50\n{first + 1},Alan Turing,99.99\n")
+    salaries.upload(
+        salary_key, f"EmpID,EmpName,EmpSalary\n{first},Ada Lovelace,1000.50\n{first + 1},Alan Turing,99.99\n"
+    )
     wait_for(lambda: salaries.head(f"processed/salaries/processed_{month}.psv"), timeout=60)  # written last
-    stack.client("s3").put_object(Bucket=stack.outputs["bills_bucket"], Key=f"notes/{first}.txt", Body=b"as it was",
-                                  ContentType="text/plain; charset=utf-8", Metadata={"written-by": "snapshot test"})
+    stack.client("s3").put_object(
+        Bucket=stack.outputs["bills_bucket"],
+        Key=f"notes/{first}.txt",
+        Body=b"as it was",
+        ContentType="text/plain; charset=utf-8",
+        Metadata={"written-by": "snapshot test"},
+    )
     payment_id = pay(stack, first, "Ada Lovelace", "125.50")
     return {"first": first, "bills_key": bills_key, "salary_key": salary_key, "payment_id": payment_id}
 
@@ -196,9 +255,16 @@ def test_a_restore_puts_back_exactly_what_was_saved_and_ingests_nothing_again(ow
     later = first + 50
     upload_bills(stack, f"bills-due/snapshot-{later}.csv", f"{later},Later Customer,5.00,0\n")
     pay(stack, later, "Later Customer", "5.00")
-    stack.client("dynamodb").delete_item(TableName=stack.outputs["balance_table"], Key={"InvoiceID": {"N": str(first + 1)}})
-    stack.client("s3").put_object(Bucket=stack.outputs["bills_bucket"], Key=f"notes/{first}.txt", Body=b"changed",
-                                  ContentType="text/markdown", Metadata={"written-by": "someone else"})
+    stack.client("dynamodb").delete_item(
+        TableName=stack.outputs["balance_table"], Key={"InvoiceID": {"N": str(first + 1)}}
+    )
+    stack.client("s3").put_object(
+        Bucket=stack.outputs["bills_bucket"],
+        Key=f"notes/{first}.txt",
+        Body=b"changed",
+        ContentType="text/markdown",
+        Metadata={"written-by": "someone else"},
+    )
     salaries = stack.bucket("salary_bucket")
     salaries.delete(*[key for key in data_of(stack)["buckets"]["salary_bucket"] if key.startswith("processed/")])
     assert data_of(stack) != before
@@ -214,9 +280,11 @@ def test_a_restore_puts_back_exactly_what_was_saved_and_ingests_nothing_again(ow
     sentinel = first + 60
     upload_bills(stack, f"bills-due/snapshot-{sentinel}.csv", f"{sentinel},After Restore,1.00,0\n")
     assert bill_in_table(stack, sentinel)
-    stays(lambda: not log_lines(stack, "ingest_bills", seeded["bills_key"], restore_started_ms)
-          and not log_lines(stack, "salary_files", seeded["salary_key"], restore_started_ms),
-          seconds=max(5.0, time.monotonic() - started))
+    stays(
+        lambda: not log_lines(stack, "ingest_bills", seeded["bills_key"], restore_started_ms)
+        and not log_lines(stack, "salary_files", seeded["salary_key"], restore_started_ms),
+        seconds=max(5.0, time.monotonic() - started),
+    )
 
 
 def test_without_a_known_name_nothing_happens_and_it_says_what_to_do(own_stack):

@@ -63,7 +63,7 @@ def read_items(aws, table_name: str, keys: list[dict]) -> list[dict]:
     """Every item of these keys, read consistently in batches of 100."""
     dynamodb, items = aws.resource("dynamodb"), []
     for start in range(0, len(keys), 100):
-        request = {table_name: {"Keys": keys[start:start + 100], "ConsistentRead": True}}
+        request = {table_name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
         while request:
             answer = dynamodb.batch_get_item(RequestItems=request)
             items += answer["Responses"].get(table_name, [])
@@ -93,8 +93,11 @@ def test_every_bill_of_the_tutorials_file_lands_the_first_one_included(aws, depl
     stored = balances(aws, deployment)
     assert set(stored) == set(BILL_IDS)
     for invoice_id, (name, balance) in bills_landed.items():
-        assert (stored[invoice_id]["CustomerName"], stored[invoice_id]["Balance"], stored[invoice_id]["IsProcessed"]) \
-            == (name, Decimal(balance), 0), invoice_id
+        assert (
+            stored[invoice_id]["CustomerName"],
+            stored[invoice_id]["Balance"],
+            stored[invoice_id]["IsProcessed"],
+        ) == (name, Decimal(balance), 0), invoice_id
     # A bill an earlier run paid stays paid (docs/ingestion.md); on a fresh stack every bill is in bills_landed.
     assert all(stored[n]["IsProcessed"] == 1 for n in set(BILL_IDS) - set(bills_landed))
 
@@ -138,13 +141,25 @@ def test_the_tutorials_page_pays_without_a_key_and_posting_twice_is_one_payment(
     email = f"tutorial-{uuid.uuid4().hex[:10]}@example.com"
     # The page's JSON.stringify of its inputs' values: strings everywhere but WaitSeconds, and no Idempotency-Key.
     # Choices is what is ticked (email only), not the "both" the tutorial's page sent whatever was ticked.
-    body = {"InvoiceID": str(invoice_id), "BillersName": bill["CustomerName"], "BillingAmount": bill["Balance"],
-            "CardNumber": GOOD_CARD, "ExpiryDate": "12/39", "EmailId": email, "PhnNumber": unique_phone(),
-            "Choices": "email", "WaitSeconds": 10}
+    body = {
+        "InvoiceID": str(invoice_id),
+        "BillersName": bill["CustomerName"],
+        "BillingAmount": bill["Balance"],
+        "CardNumber": GOOD_CARD,
+        "ExpiryDate": "12/39",
+        "EmailId": email,
+        "PhnNumber": unique_phone(),
+        "Choices": "email",
+        "WaitSeconds": 10,
+    }
 
     def post() -> requests.Response:
-        return requests.post(f"{api.base_url}/paymentbalance", data=json.dumps(body),
-                             headers={"Content-type": "application/json"}, timeout=30)
+        return requests.post(
+            f"{api.base_url}/paymentbalance",
+            data=json.dumps(body),
+            headers={"Content-type": "application/json"},
+            timeout=30,
+        )
 
     first, second = post(), post()
     assert first.status_code == second.status_code == 202, first.text

@@ -53,8 +53,9 @@ class Figures:
             "peak_concurrent_clients": self.peak_clients,
             "faults_injected": len(self.faults),
             "faults": self.faults,
-            "inputs_tried": {name[len("inputs:"):]: n for name, n in sorted(self.counts.items())
-                             if name.startswith("inputs:")},
+            "inputs_tried": {
+                name[len("inputs:") :]: n for name, n in sorted(self.counts.items()) if name.startswith("inputs:")
+            },
             "checks": self.checks,
             "seconds": round(seconds, 1),
         }

@@ -28,8 +28,11 @@ def runtime_processes(function_name: str, **env: str) -> list[int]:
         try:
             if BOOTSTRAP not in (entry / "cmdline").read_bytes().decode(errors="replace"):
                 continue
-            variables = dict(line.split("=", 1) for line in (entry / "environ").read_bytes().decode(
-                errors="replace").split("\0") if "=" in line)
+            variables = dict(
+                line.split("=", 1)
+                for line in (entry / "environ").read_bytes().decode(errors="replace").split("\0")
+                if "=" in line
+            )
         except OSError:  # gone meanwhile, or not ours to read
             continue
         if all(variables.get(name) == value for name, value in wanted.items()):

@@ -18,15 +18,23 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, negative_data_rejection, response_headers_conformance, response_schema_conformance,
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
     status_code_conformance,
 )
 
 from tests.reliability.helpers import payment_record, run_concurrently
 from tests.support import GOOD_CARD, REPO, payment_body, unique_invoice_id
 
-CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-               response_schema_conformance]
+CONFORMANCE = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 EXAMPLES_PER_OPERATION_AND_MODE = 90  # 8 operations x 2 modes; small operations run out of distinct cases sooner
 MIN_GENERATED_REQUESTS = 1000
 FUZZ_CLIENTS = 8
@@ -43,8 +51,14 @@ def generated_cases(operation, mode: GenerationMode) -> list:
     """A fixed (derandomized) sample of cases for one operation, so CI sends the same requests every run."""
     cases = []
 
-    @settings(max_examples=EXAMPLES_PER_OPERATION_AND_MODE, derandomize=True, database=None, deadline=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION_AND_MODE,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(operation.as_strategy(generation_mode=mode))
     def collect(case):
         cases.append((mode, case))
@@ -218,8 +232,15 @@ def test_a_bad_payment_id_is_400(api, schema, figures, payment_id):
     conforms(schema, "GET", "/payments/{PaymentId}", response, PaymentId=payment_id)
 
 
-ODD_BUT_VALID_NAMES = ["Zoë Ångström-Łukasiewicz", "李雷 韩梅梅", "Ωμέγα 🙂", "Robert'); DROP TABLE Payments;--",
-                       "<script>alert(1)</script>", "${jndi:ldap://127.0.0.1/a}", "{{7*7}} %s %n"]
+ODD_BUT_VALID_NAMES = [
+    "Zoë Ångström-Łukasiewicz",
+    "李雷 韩梅梅",
+    "Ωμέγα 🙂",
+    "Robert'); DROP TABLE Payments;--",
+    "<script>alert(1)</script>",
+    "${jndi:ldap://127.0.0.1/a}",
+    "{{7*7}} %s %n",
+]
 
 
 def test_non_ascii_and_injection_looking_names_are_plain_data(api, schema, bill, aws, deployment, figures):

@@ -6,7 +6,11 @@ from __future__ import annotations
 import uuid
 
 from tests.reliability.helpers import (
-    balance_item, executions_named, payment_record, payments_of_invoice, run_concurrently,
+    balance_item,
+    executions_named,
+    payment_record,
+    payments_of_invoice,
+    run_concurrently,
 )
 from tests.support import payment_body, sent_emails, sent_texts, wait_for
 
@@ -40,8 +44,10 @@ def test_50_payments_of_one_invoice_with_different_keys_exactly_one_pays(api, bi
     assert not [r for r in records if r["Status"] in ("paid", "accepted")]
     assert balance_item(aws, deployment, created["InvoiceID"])["LastPaymentId"] in accepted
     assert sum(len(sent_emails(body["EmailId"])) for body in bodies) == 1  # one receipt, to the winner
-    figures.check("racing_payments_of_one_invoice", {"requests": RACERS, "accepted": len(accepted),
-                                                     "conflict_409": codes.count(409), "paid": 1})
+    figures.check(
+        "racing_payments_of_one_invoice",
+        {"requests": RACERS, "accepted": len(accepted), "conflict_409": codes.count(409), "paid": 1},
+    )
 
 
 def test_200_requests_with_one_key_start_one_execution_and_get_one_answer(api, bill, aws, deployment, figures):
@@ -85,5 +91,6 @@ def test_20_invoices_paid_at_once_all_pay_and_every_alert_arrives(api, bill, aws
         assert len(mails) == 1 and amount in str(mails[0]) and str(created["InvoiceID"]) in str(mails[0])
         assert len(texts) == 1 and amount in texts[0]
         assert balance_item(aws, deployment, created["InvoiceID"])["IsProcessed"] == 1
-    figures.check("invoices_paid_at_once", {"invoices": INVOICES, "notified": INVOICES, "emails": INVOICES,
-                                            "texts": INVOICES})
+    figures.check(
+        "invoices_paid_at_once", {"invoices": INVOICES, "notified": INVOICES, "emails": INVOICES, "texts": INVOICES}
+    )

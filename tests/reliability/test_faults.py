@@ -14,10 +14,20 @@ from payproc.payments import payment_id_for  # the id a key names: the proxy kno
 
 from tests.reliability.faults import KillingDynamoDBProxy, busiest, kill, runtime_processes
 from tests.reliability.helpers import (
-    balance_item, finished_execution, payment_record, payments_of_invoice, task_failures,
+    balance_item,
+    finished_execution,
+    payment_record,
+    payments_of_invoice,
+    task_failures,
 )
 from tests.support import (
-    function_environment, payment_body, sent_emails, sent_texts, summaries_in_logs, unique_invoice_id, wait_for,
+    function_environment,
+    payment_body,
+    sent_emails,
+    sent_texts,
+    summaries_in_logs,
+    unique_invoice_id,
+    wait_for,
 )
 
 DEAD_ENDPOINT = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused
@@ -66,20 +76,25 @@ def test_a_failed_alert_leaves_the_payment_paid_and_says_why(api, bill, aws, dep
 
     assert shown["Status"] == "paid", shown  # committed, and never undone by a failed alert
     assert shown["NotificationErrors"][broken], shown
-    settled = wait_for(lambda: (s := api.status(payment_id).json())["Notifications"].get(working) == "sent" and s,
-                       timeout=60)
+    settled = wait_for(
+        lambda: (s := api.status(payment_id).json())["Notifications"].get(working) == "sent" and s, timeout=60
+    )
     assert settled["Status"] == "paid" and settled["Notifications"] == {broken: "failed", working: "sent"}
     execution = finished_execution(aws, payment_record(aws, deployment, payment_id)["ExecutionArn"])
     assert execution["status"] == "SUCCEEDED", execution  # a defined end: Done, after recording the failure
-    assert api.balance(created["InvoiceID"]).json() == {**api.balance(created["InvoiceID"]).json(),
-                                                        "Balance": "0.00", "IsProcessed": 1}
+    assert api.balance(created["InvoiceID"]).json() == {
+        **api.balance(created["InvoiceID"]).json(),
+        "Balance": "0.00",
+        "IsProcessed": 1,
+    }
     sent = {"email": sent_emails(body["EmailId"]), "text": sent_texts(body["PhnNumber"])}
     assert len(sent[working]) == 1 and sent[broken] == []
 
 
 @pytest.mark.parametrize("after_commit", [False, True], ids=["before-commit", "after-commit"])
 def test_the_processing_step_killed_around_its_commit_is_retried_and_charges_once(
-        api, bill, aws, deployment, figures, after_commit):
+    api, bill, aws, deployment, figures, after_commit
+):
     """process_payment's runtime process is killed while its transaction is in flight (before DynamoDB gets it, or
     after DynamoDB committed it but before the answer is back): the workflow retries the step, which commits once or
     finds its own commit, and the payment goes on to its alerts."""
@@ -119,12 +134,17 @@ def test_the_ingesting_function_killed_mid_file_is_retried_and_loses_and_doubles
     first = unique_invoice_id() * 1000 % 10**15  # room for INGEST_ROWS consecutive ids
     ids = range(first, first + INGEST_ROWS)
     bad_line = 1 + INGEST_ROWS // 2  # one rejected row in the middle, to see the report is not doubled
-    rows = [f"{i},Customer {i},{i % 1000}.{i % 100:02d},0" if n + 2 != bad_line else f"{i},Bad Row,1.001,0"
-            for n, i in enumerate(ids)]
+    rows = [
+        f"{i},Customer {i},{i % 1000}.{i % 100:02d},0" if n + 2 != bad_line else f"{i},Bad Row,1.001,0"
+        for n, i in enumerate(ids)
+    ]
     key = f"bills-due/reliability-killed-{uuid.uuid4().hex[:8]}.csv"
     since_ms = int(time.time() * 1000)
-    aws.client("s3").put_object(Bucket=deployment["bills_bucket"], Key=key,
-                                Body=("InvoiceID,CustomerName,Balance,IsProcessed\n" + "\n".join(rows) + "\n").encode())
+    aws.client("s3").put_object(
+        Bucket=deployment["bills_bucket"],
+        Key=key,
+        Body=("InvoiceID,CustomerName,Balance,IsProcessed\n" + "\n".join(rows) + "\n").encode(),
+    )
 
     wait_for(lambda: balance_item(aws, deployment, ids[0]), timeout=60, interval=0.05)  # the run has begun
     victim = busiest(runtime_processes(function), sample_seconds=0.2)
@@ -142,9 +162,10 @@ def test_the_ingesting_function_killed_mid_file_is_retried_and_loses_and_doubles
     table = aws.resource("dynamodb").meta.client
     stored = {}
     for start in range(0, INGEST_ROWS, 100):
-        batch = [{"InvoiceID": i} for i in ids[start:start + 100]]
-        answer = table.batch_get_item(RequestItems={deployment["balance_table"]: {"Keys": batch,
-                                                                                  "ConsistentRead": True}})
+        batch = [{"InvoiceID": i} for i in ids[start : start + 100]]
+        answer = table.batch_get_item(
+            RequestItems={deployment["balance_table"]: {"Keys": batch, "ConsistentRead": True}}
+        )
         stored.update({int(item["InvoiceID"]): item for item in answer["Responses"][deployment["balance_table"]]})
     bad_id = ids[bad_line - 2]
     assert bad_id not in stored
@@ -158,5 +179,12 @@ def test_the_ingesting_function_killed_mid_file_is_retried_and_loses_and_doubles
     assert summary["skipped_unchanged"] > 0, summary  # rows written before the kill were found, not re-written
     report = aws.client("s3").get_object(Bucket=deployment["bills_bucket"], Key=key + ".rejected.jsonl")
     assert [json.loads(line)["line"] for line in report["Body"].read().decode().splitlines()] == [bad_line]
-    figures.check("ingest_killed_mid_file", {"rows": INGEST_ROWS, "written_before_kill": summary["skipped_unchanged"],
-                                             "written_by_retry": summary["created"], "lost": 0})
+    figures.check(
+        "ingest_killed_mid_file",
+        {
+            "rows": INGEST_ROWS,
+            "written_before_kill": summary["skipped_unchanged"],
+            "written_by_retry": summary["created"],
+            "lost": 0,
+        },
+    )

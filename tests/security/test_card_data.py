@@ -21,8 +21,13 @@ def localstack_log() -> str:
     mode = json.loads(STACK_STATE.read_text())["mode"]  # no state file: not our stack, so we cannot read its log
     if mode == "embedded":
         return (REPO / ".stack" / "localstack.log").read_text(errors="replace")
-    return subprocess.run(["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "logs", "--no-color"],
-                          capture_output=True, text=True, check=True, cwd=REPO).stdout
+    return subprocess.run(
+        ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "logs", "--no-color"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout
 
 
 def pages(client, operation: str, key: str, **kwargs):

@@ -126,8 +126,11 @@ def debug_stack(tmp_path_factory):
         session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
         # An invoke lasts as long as the test sits on breakpoints; boto3 must neither give up nor retry it.
         patient = Config(read_timeout=300, retries={"max_attempts": 0})
-        yield {"lambda": session.client("lambda", endpoint_url=url, config=patient), "debug_port": debug_port,
-               "root": home / "root"}
+        yield {
+            "lambda": session.client("lambda", endpoint_url=url, config=patient),
+            "debug_port": debug_port,
+            "root": home / "root",
+        }
 
 
 def invoke(lam, name: str, event: dict) -> tuple[dict, dict, str]:
@@ -144,13 +147,22 @@ def test_a_client_stops_at_breakpoints_past_the_timeout_and_the_invoke_completes
         path.parent.mkdir(parents=True)
         path.write_text(text)
     layer_name = f"dbg{RUN}-shared"
-    layer = lam.publish_layer_version(LayerName=layer_name, CompatibleRuntimes=["python3.13"],
-                                      Content={"ZipFile": zipped({"python/shared/sums.py": LAYER_MODULE})})
+    layer = lam.publish_layer_version(
+        LayerName=layer_name,
+        CompatibleRuntimes=["python3.13"],
+        Content={"ZipFile": zipped({"python/shared/sums.py": LAYER_MODULE})},
+    )
     # Deployed under a prefix, as Terraform names it (payproc-start-payment): DEBUG_FUNCTION gave the short name.
     name = f"dbg{RUN}-start-payment"
-    lam.create_function(FunctionName=name, Runtime="python3.13", Role=ROLE_ARN, Handler="handler.handler",
-                        Code={"ZipFile": zipped({"handler.py": HANDLER})}, Timeout=TIMEOUT_S,
-                        Layers=[layer["LayerVersionArn"]])
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=ROLE_ARN,
+        Handler="handler.handler",
+        Code={"ZipFile": zipped({"handler.py": HANDLER})},
+        Timeout=TIMEOUT_S,
+        Layers=[layer["LayerVersionArn"]],
+    )
     lam.get_waiter("function_active_v2").wait(FunctionName=name)
     # Not a `with` block: a failing test must not wait for an invoke that may be waiting for a debugger.
     pool = ThreadPoolExecutor(1)
@@ -158,26 +170,43 @@ def test_a_client_stops_at_breakpoints_past_the_timeout_and_the_invoke_completes
     try:
         first = pool.submit(invoke, lam, name, {"a": 2, "b": 3})
         dap = wait_for(lambda: _connect(debug_port), timeout=60)  # the invoke starts the environment, which listens
-        dap.request("initialize", clientID="payproc-tests", adapterID="debugpy", pathFormat="path",
-                    linesStartAt1=True, columnsStartAt1=True)
+        dap.request(
+            "initialize",
+            clientID="payproc-tests",
+            adapterID="debugpy",
+            pathFormat="path",
+            linesStartAt1=True,
+            columnsStartAt1=True,
+        )
         # As the README's launch.json: the process runs the deployed copy with its folder as working directory,
         # and the layer through a link that keeps its path across deploys.
         layer_link = debug_stack["root"] / "debug" / "layers" / layer_name / "python"
-        attach = dap.send("attach", pathMappings=[
-            {"localRoot": str(handler_file.parent), "remoteRoot": "."},
-            {"localRoot": str(layer_file.parent.parent), "remoteRoot": str(layer_link)}])
+        attach = dap.send(
+            "attach",
+            pathMappings=[
+                {"localRoot": str(handler_file.parent), "remoteRoot": "."},
+                {"localRoot": str(layer_file.parent.parent), "remoteRoot": str(layer_link)},
+            ],
+        )
         dap.event("initialized")
-        dap.request("setBreakpoints", source={"path": str(handler_file)},
-                    breakpoints=[{"line": line_of(HANDLER, "# module level")},
-                                 {"line": line_of(HANDLER, "# in the handler")}])
-        dap.request("setBreakpoints", source={"path": str(layer_file)},
-                    breakpoints=[{"line": line_of(LAYER_MODULE, "# in the layer")}])
+        dap.request(
+            "setBreakpoints",
+            source={"path": str(handler_file)},
+            breakpoints=[{"line": line_of(HANDLER, "# module level")}, {"line": line_of(HANDLER, "# in the handler")}],
+        )
+        dap.request(
+            "setBreakpoints",
+            source={"path": str(layer_file)},
+            breakpoints=[{"line": line_of(LAYER_MODULE, "# in the layer")}],
+        )
         dap.request("configurationDone")
         dap.response(attach)
 
-        breakpoints = [(str(handler_file), line_of(HANDLER, "# module level")),
-                       (str(handler_file), line_of(HANDLER, "# in the handler")),
-                       (str(layer_file), line_of(LAYER_MODULE, "# in the layer"))]
+        breakpoints = [
+            (str(handler_file), line_of(HANDLER, "# module level")),
+            (str(handler_file), line_of(HANDLER, "# in the handler")),
+            (str(layer_file), line_of(LAYER_MODULE, "# in the layer")),
+        ]
         thread, path, line = dap.stopped_at()
         stops = [(path, line)]
         while len(stops) < len(breakpoints) and stops[-1] in breakpoints:

@@ -56,8 +56,14 @@ def make_function(lam):
 
     def make(source: str, **overrides) -> str:
         name = f"lx-{RUN}-{len(created)}"
-        arguments = dict(FunctionName=name, Runtime="python3.13", Role=ROLE_ARN, Handler="handler.handler",
-                         Code={"ZipFile": zipped({"handler.py": source})}, Timeout=5)
+        arguments = dict(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=ROLE_ARN,
+            Handler="handler.handler",
+            Code={"ZipFile": zipped({"handler.py": source})},
+            Timeout=5,
+        )
         lam.create_function(**{**arguments, **overrides})
         created.append(name)
         lam.get_waiter("function_active_v2").wait(FunctionName=name)
@@ -243,8 +249,10 @@ def test_crashed_process_is_reported_and_replaced(lam, make_function):
 def test_hot_reloaded_code_runs_as_saved_at_the_next_invoke(lam, make_function, tmp_path):
     # LocalStack's magic bucket `hot-reload`: the key is a folder on this machine, run as it is (make dev deploys ours
     # so). Docker mode restarts the runtime 0.5 s after a change, hence the polling; embedded mode at the next invoke.
-    (tmp_path / "handler.py").write_text("import os\nimport helper\n\ndef handler(event, context):\n"
-                                         "    return {'pid': os.getpid(), 'word': helper.WORD}\n")
+    (tmp_path / "handler.py").write_text(
+        "import os\nimport helper\n\ndef handler(event, context):\n"
+        "    return {'pid': os.getpid(), 'word': helper.WORD}\n"
+    )
     (tmp_path / "helper.py").write_text("WORD = 'one'\n")
     name = make_function("", Code={"S3Bucket": "hot-reload", "S3Key": str(tmp_path)})
     _, first = invoke(lam, name)
@@ -300,25 +308,39 @@ def stack_with_few_runtimes(tmp_path_factory):
     (home / "runtimes").mkdir()
     for runtime in FEW_RUNTIMES:
         (home / "runtimes" / runtime).symlink_to(installed / runtime)
-    with own_embedded_stack(home, PROCESS_EXECUTOR_RUNTIMES_DIR=str(home / "runtimes"),
-                            PROCESS_EXECUTOR_RUNTIME_ALIASES="python3.8=python3.13", SERVICES="lambda,logs,s3,sts,iam",
-                            PROCESS_EXECUTOR_STRICT_RUNTIMES=None) as (url, log):
+    with own_embedded_stack(
+        home,
+        PROCESS_EXECUTOR_RUNTIMES_DIR=str(home / "runtimes"),
+        PROCESS_EXECUTOR_RUNTIME_ALIASES="python3.8=python3.13",
+        SERVICES="lambda,logs,s3,sts,iam",
+        PROCESS_EXECUTOR_STRICT_RUNTIMES=None,
+    ) as (url, log):
         session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
-        yield {"lambda": session.client("lambda", endpoint_url=url), "logs": session.client("logs", endpoint_url=url),
-               "log": log}
+        yield {
+            "lambda": session.client("lambda", endpoint_url=url),
+            "logs": session.client("logs", endpoint_url=url),
+            "log": log,
+        }
 
 
 def create_probe(lam, runtime: str) -> str:
     name = f"lx-{RUN}-{runtime.replace('.', '-')}"
-    lam.create_function(FunctionName=name, Runtime=runtime, Role=ROLE_ARN, Handler="handler.handler",
-                        Code={"ZipFile": zipped({"handler.py": PROBE})}, Timeout=5)
+    lam.create_function(
+        FunctionName=name,
+        Runtime=runtime,
+        Role=ROLE_ARN,
+        Handler="handler.handler",
+        Code={"ZipFile": zipped({"handler.py": PROBE})},
+        Timeout=5,
+    )
     lam.get_waiter("function_active_v2").wait(FunctionName=name)
     return name
 
 
 @pytest.mark.parametrize(("declared", "runs_on"), [("python3.9", "python3.11"), ("python3.12", "python3.13")])
-def test_a_runtime_without_a_venv_runs_on_the_nearest_newer_one_and_its_log_says_so(stack_with_few_runtimes,
-                                                                                     declared, runs_on):
+def test_a_runtime_without_a_venv_runs_on_the_nearest_newer_one_and_its_log_says_so(
+    stack_with_few_runtimes, declared, runs_on
+):
     lam = stack_with_few_runtimes["lambda"]
     name = create_probe(lam, declared)
     response, result = invoke(lam, name)

@@ -223,10 +223,18 @@ _UP_ON_PORT = "import sys; sys.path.insert(0, 'stack'); import stackctl; stackct
 def test_every_listening_socket_of_the_stack_is_on_loopback(stack_endpoint, aws):
     aws.client("dynamodb").list_tables()  # make sure DynamoDB Local has started
     if json.loads((REPO / ".stack" / "stack.json").read_text())["mode"] == "docker":
-        published = subprocess.run(["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "ps", "--format",
-                                    "json"], capture_output=True, text=True, check=True).stdout
-        urls = [p["URL"] for line in published.splitlines() for p in json.loads(line).get("Publishers") or []
-                if p.get("PublishedPort")]
+        published = subprocess.run(
+            ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "ps", "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        urls = [
+            p["URL"]
+            for line in published.splitlines()
+            for p in json.loads(line).get("Publishers") or []
+            if p.get("PublishedPort")
+        ]
         assert urls and set(urls) == {"127.0.0.1"}, urls  # the container's ports reach only loopback
         return
     listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout.splitlines()

@@ -91,7 +91,8 @@ def found(problems: list[provider_schema.Problem], copy: Path) -> set[tuple[str,
 def test_mistakes_are_found_with_file_and_line(schemas, broken, major):
     copy, lines = broken
     expected = {
-        ("modules/lambda/main.tf", lines["unknown argument"], "aws_lambda_function.this: unknown argument not_an_argument"),
+        ("modules/lambda/main.tf", lines["unknown argument"],
+         "aws_lambda_function.this: unknown argument not_an_argument"),
         ("modules/lambda/main.tf", lines["nested unknown argument"],
          "aws_lambda_function.this.environment: unknown argument not_a_setting"),
         ("modules/lambda/main.tf", lines["function"], "aws_lambda_function.this: missing required argument role"),

@@ -5,8 +5,8 @@ the releases users can use), while with the toolchain's pin an offline init + va
 mirror passes; `deploy.py init` leaves no override file behind; reproducible Lambda zips, the provider-override fix,
 checkov against its baseline.
 On the stack: the deployment the other suites use has every output, a second apply plans no change, hot reload is
-refused without the local endpoint, a Ctrl-C leaves no override file, the page and its config.js are served, and a separate deployment (own workspace and name prefix) is
-destroyed without a trace.
+refused without the local endpoint, a Ctrl-C leaves no override file, the page and its config.js are served, and a
+separate deployment (own workspace and name prefix) is destroyed without a trace.
 """
 
 from __future__ import annotations
@@ -317,8 +317,13 @@ def test_hot_reload_is_refused_without_the_local_endpoint(deployment, tmp_path):
     for name in build_lambdas.function_folders(REPO / "functions"):
         (tmp_path / name.name).mkdir()
         (tmp_path / name.name / "handler.py").write_text("")
-    result = subprocess.run([*DEPLOY, "plan"], capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "TF_VAR_local_endpoint": "", "TF_VAR_hot_reload_dir": str(tmp_path)})
+    result = subprocess.run(
+        [*DEPLOY, "plan"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_VAR_local_endpoint": "", "TF_VAR_hot_reload_dir": str(tmp_path)},
+    )
     assert result.returncode == 1, f"expected an error (exit 1), got {result.returncode}:\n{result.stdout[-8000:]}"
     assert "hot_reload_dir is for the local stack" in result.stderr, result.stderr[-4000:]
     assert overrides() == []

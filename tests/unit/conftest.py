@@ -12,8 +12,9 @@ from typing import Any, Callable
 
 import pytest
 
-os.environ.update(POWERTOOLS_SERVICE_NAME="payproc-test", POWERTOOLS_METRICS_NAMESPACE="PayprocTest",
-                  POWERTOOLS_TRACE_DISABLED="true")
+os.environ.update(
+    POWERTOOLS_SERVICE_NAME="payproc-test", POWERTOOLS_METRICS_NAMESPACE="PayprocTest", POWERTOOLS_TRACE_DISABLED="true"
+)
 
 from payproc.telemetry import EMPTY_FLUSH_WARNING, logger, metrics  # noqa: E402
 

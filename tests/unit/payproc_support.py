@@ -44,10 +44,16 @@ def use_mock_environment(monkeypatch: Any, **extra: str) -> None:
     """Point boto3 at moto (no endpoint override, fake keys) and set the functions' env vars."""
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # tests/conftest.py points it at the local stack
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-        "BALANCE_TABLE": BALANCE_TABLE, "PAYMENTS_TABLE": PAYMENTS_TABLE, "SENDER_EMAIL": SENDER,
-        "ALLOWED_ORIGIN": ORIGIN, "PAYMENT_WAIT_SECONDS": "3",
-        "CARD_FINGERPRINT_KEY_PARAMETER": CARD_FINGERPRINT_KEY_PARAMETER, **extra,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "BALANCE_TABLE": BALANCE_TABLE,
+        "PAYMENTS_TABLE": PAYMENTS_TABLE,
+        "SENDER_EMAIL": SENDER,
+        "ALLOWED_ORIGIN": ORIGIN,
+        "PAYMENT_WAIT_SECONDS": "3",
+        "CARD_FINGERPRINT_KEY_PARAMETER": CARD_FINGERPRINT_KEY_PARAMETER,
+        **extra,
     }.items():
         monkeypatch.setenv(name, value)
     reload_settings()
@@ -57,19 +63,39 @@ def use_mock_environment(monkeypatch: Any, **extra: str) -> None:
 def create_tables() -> None:
     """The balance and payments tables as the contract defines them."""
     dynamodb = boto3.client("dynamodb", region_name=REGION)
-    dynamodb.create_table(TableName=BALANCE_TABLE, BillingMode="PAY_PER_REQUEST",
-                          KeySchema=[{"AttributeName": "InvoiceID", "KeyType": "HASH"}],
-                          AttributeDefinitions=[{"AttributeName": "InvoiceID", "AttributeType": "N"}])
-    dynamodb.create_table(TableName=PAYMENTS_TABLE, BillingMode="PAY_PER_REQUEST",
-                          KeySchema=[{"AttributeName": "PaymentId", "KeyType": "HASH"}],
-                          AttributeDefinitions=[{"AttributeName": "PaymentId", "AttributeType": "S"}])
+    dynamodb.create_table(
+        TableName=BALANCE_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "InvoiceID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "InvoiceID", "AttributeType": "N"}],
+    )
+    dynamodb.create_table(
+        TableName=PAYMENTS_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "PaymentId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PaymentId", "AttributeType": "S"}],
+    )
 
 
-def api_event(method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None,
-              path_parameters: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:
+def api_event(
+    method: str,
+    path: str,
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
+    path_parameters: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """An API Gateway REST proxy event."""
-    return {"httpMethod": method, "path": path, "resource": path, "headers": headers or {}, "body": body,
-            "pathParameters": path_parameters, "queryStringParameters": query, "isBase64Encoded": False}
+    return {
+        "httpMethod": method,
+        "path": path,
+        "resource": path,
+        "headers": headers or {},
+        "body": body,
+        "pathParameters": path_parameters,
+        "queryStringParameters": query,
+        "isBase64Encoded": False,
+    }
 
 
 class FakeContext:
@@ -88,6 +114,7 @@ class FakeContext:
 
 
 # --- another writer at an exact moment, and DynamoDB's transient errors (moto has neither) ---------------------------
+
 
 def after_next_call(client: Any, operation: str, action: Any, when: Any = lambda parsed: True) -> None:
     """Run action() once, right after the client's next `operation` call whose answer satisfies when(parsed): another

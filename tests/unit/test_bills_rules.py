@@ -15,19 +15,35 @@ def test_a_good_row():
     assert row() == BillRow(17, "Ada", Decimal("10.50"), 0)
 
 
-@pytest.mark.parametrize("field, value, reason", [
-    ("InvoiceID", "-3", "InvoiceID"), ("InvoiceID", "0", "InvoiceID"), ("InvoiceID", "1.0", "InvoiceID"),
-    ("InvoiceID", "x", "InvoiceID"), ("CustomerName", "", "CustomerName"), ("CustomerName", "  ", "CustomerName"),
-    ("Balance", "5.001", "Balance"), ("Balance", "-1", "Balance"), ("Balance", "NaN", "Balance"),
-    ("Balance", "1e3", "Balance"), ("IsProcessed", "7", "IsProcessed"), ("IsProcessed", "", "IsProcessed"),
-])
+@pytest.mark.parametrize(
+    "field, value, reason",
+    [
+        ("InvoiceID", "-3", "InvoiceID"),
+        ("InvoiceID", "0", "InvoiceID"),
+        ("InvoiceID", "1.0", "InvoiceID"),
+        ("InvoiceID", "x", "InvoiceID"),
+        ("CustomerName", "", "CustomerName"),
+        ("CustomerName", "  ", "CustomerName"),
+        ("Balance", "5.001", "Balance"),
+        ("Balance", "-1", "Balance"),
+        ("Balance", "NaN", "Balance"),
+        ("Balance", "1e3", "Balance"),
+        ("IsProcessed", "7", "IsProcessed"),
+        ("IsProcessed", "", "IsProcessed"),
+    ],
+)
 def test_bad_rows_name_the_field(field, value, reason):
     with pytest.raises(ValueError, match=reason):
         row(**{field: value})
 
 
 def stored(balance="10.50", processed=0, name="Ada"):
-    return {"InvoiceID": Decimal(17), "CustomerName": name, "Balance": Decimal(balance), "IsProcessed": Decimal(processed)}
+    return {
+        "InvoiceID": Decimal(17),
+        "CustomerName": name,
+        "Balance": Decimal(balance),
+        "IsProcessed": Decimal(processed),
+    }
 
 
 def test_a_new_invoice_is_created():

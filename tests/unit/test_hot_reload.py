@@ -43,13 +43,15 @@ def test_each_function_gets_its_code_with_lib_packages_beside_it(sources):
         hot_reload.mirror(functions, lib, out)
     finally:
         os.umask(old_umask)
-    assert files_under(out) == {f"{function.name}/{name}"
-                                for function in sorted(functions.iterdir())
-                                for name in ({p.relative_to(function).as_posix() for p in function.rglob("*.py")}
-                                             - {"test_handler.py"})
-                                | {p.relative_to(lib).as_posix() for p in (lib / "payproc").glob("*.py")}}
-    assert (out / "salary_files" / "salary_rules.py").read_bytes() == (functions / "salary_files" /
-                                                                      "salary_rules.py").read_bytes()
+    assert files_under(out) == {
+        f"{function.name}/{name}"
+        for function in sorted(functions.iterdir())
+        for name in ({p.relative_to(function).as_posix() for p in function.rglob("*.py")} - {"test_handler.py"})
+        | {p.relative_to(lib).as_posix() for p in (lib / "payproc").glob("*.py")}
+    }
+    assert (out / "salary_files" / "salary_rules.py").read_bytes() == (
+        functions / "salary_files" / "salary_rules.py"
+    ).read_bytes()
     assert (out / "send_text" / "payproc" / "money.py").read_bytes() == (lib / "payproc" / "money.py").read_bytes()
     assert {p.stat().st_mode & 0o777 for p in out.rglob("*") if p.is_file()} == {0o644}
     assert {p.stat().st_mode & 0o777 for p in out.rglob("*") if p.is_dir()} == {0o755}
@@ -75,7 +77,8 @@ def test_edits_and_removals_change_the_files_inside_the_same_folders(sources):
 
     assert ("get_balance", "handler.py") in changed and ("salary_files", "salary_ledger.py (removed)") in changed
     assert sorted(function for function, name in changed if name == "payproc/money.py") == sorted(
-        p.name for p in functions.iterdir())
+        p.name for p in functions.iterdir()
+    )
     assert (out / "start_payment" / "payproc" / "money.py").read_text() == "# edited\n"
     assert (out / "get_balance" / "handler.py").read_text().endswith("return 1\n")
     assert not (out / "salary_files" / "salary_ledger.py").exists()
@@ -105,8 +108,9 @@ def test_watch_mirrors_each_save(sources):
         (saved.parent / ".handler.py.swp").replace(saved)
         wait_for(lambda: (out / "payment_status" / "handler.py").read_text() == "VALUE = 'saved'\n", timeout=10)
         (lib / "payproc" / "cards.py").write_text("VALUE = 'in place'\n")
-        wait_for(lambda: (out / "ingest_bills" / "payproc" / "cards.py").read_text() == "VALUE = 'in place'\n",
-                 timeout=10)
+        wait_for(
+            lambda: (out / "ingest_bills" / "payproc" / "cards.py").read_text() == "VALUE = 'in place'\n", timeout=10
+        )
     finally:
         stop.set()
         watcher.join(timeout=10)

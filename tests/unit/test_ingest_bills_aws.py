@@ -10,7 +10,14 @@ from moto import mock_aws
 from payproc import aws, bill_store, ingest, ledger
 from payproc.bills import BillRow
 from tests.unit.payproc_support import (
-    BALANCE_TABLE, BILLS_BUCKET, PAYMENTS_TABLE, REGION, FakeContext, after_next_call, create_tables, load_handler,
+    BALANCE_TABLE,
+    BILLS_BUCKET,
+    PAYMENTS_TABLE,
+    REGION,
+    FakeContext,
+    after_next_call,
+    create_tables,
+    load_handler,
     use_mock_environment,
 )
 
@@ -32,8 +39,11 @@ def upload(key: str, text: str | bytes) -> dict:
     body = text.encode() if isinstance(text, str) else text
     etag = s3.put_object(Bucket=BILLS_BUCKET, Key=key, Body=body)["ETag"].strip('"')
     encoded = key.replace(" ", "+")
-    return {"Records": [{"s3": {"bucket": {"name": BILLS_BUCKET},
-                                "object": {"key": encoded, "eTag": etag, "size": len(body)}}}]}
+    return {
+        "Records": [
+            {"s3": {"bucket": {"name": BILLS_BUCKET}, "object": {"key": encoded, "eTag": etag, "size": len(body)}}}
+        ]
+    }
 
 
 def bills() -> dict[int, dict]:
@@ -47,13 +57,21 @@ def report(key: str) -> list[dict]:
 
 
 def test_a_file_loads_and_a_paid_bill_stays_paid(stack):
-    text = '\ufeffInvoiceID,CustomerName,Balance,IsProcessed\r\n1,"Lovelace, Ada",10.50,0\r\n2,Grace,0,1\r\n3,Alan,3.25,0\r\n'
+    text = (
+        '\ufeffInvoiceID,CustomerName,Balance,IsProcessed\r\n1,"Lovelace, Ada",10.50,0\r\n'
+        "2,Grace,0,1\r\n3,Alan,3.25,0\r\n"
+    )
     result = stack.handler(upload("bills-due/2026-11-23 day.csv", text), FakeContext())
     assert result["files"][0]["summary"]["created"] == 3
-    assert bills()[1] == {"InvoiceID": 1, "CustomerName": "Lovelace, Ada", "Balance": Decimal("10.50"), "IsProcessed": 0}
+    assert bills()[1] == {
+        "InvoiceID": 1,
+        "CustomerName": "Lovelace, Ada",
+        "Balance": Decimal("10.50"),
+        "IsProcessed": 0,
+    }
     assert report("bills-due/2026-11-23 day.csv") == []
 
-    next_day = HEADER + "2,Grace,99.00,0\n1,\"Lovelace, Ada\",12.00,0\n3,Alan,3.25,0\n"
+    next_day = HEADER + '2,Grace,99.00,0\n1,"Lovelace, Ada",12.00,0\n3,Alan,3.25,0\n'
     summary = stack.handler(upload("bills-due/2026-11-24.csv", next_day), FakeContext())["files"][0]["summary"]
     assert (summary["updated"], summary["skipped_paid"], summary["skipped_unchanged"]) == (1, 1, 1)
     assert bills()[2]["IsProcessed"] == 1 and bills()[2]["Balance"] == 0
@@ -69,7 +87,11 @@ def test_an_identical_reupload_writes_nothing(stack, monkeypatch):
 
 
 def test_rejected_rows_are_reported_next_to_the_file(stack):
-    text = HEADER + "10,Good,5.00,0\n-3,Negative,5.00,0\n11,Three,5.001,0\n11,,5.00,0\n11,Flag,5.00,7\n11,Too,Many,Columns,0\n12,B\xe9d,1,0\n"
+    text = (
+        HEADER
+        + "10,Good,5.00,0\n-3,Negative,5.00,0\n11,Three,5.001,0\n11,,5.00,0\n11,Flag,5.00,7\n"
+        + "11,Too,Many,Columns,0\n12,B\xe9d,1,0\n"
+    )
     body = text.encode("latin-1")
     summary = stack.handler(upload("bills-due/rejects.csv", body), FakeContext())["files"][0]["summary"]
     entries = report("bills-due/rejects.csv")
@@ -99,10 +121,15 @@ def test_a_first_line_that_is_neither_header_nor_row_loads_nothing(stack):
 
 
 def test_a_csv_anywhere_loads_and_other_keys_are_ignored(stack):
-    assert stack.handler(upload("paymentbalance.csv", HEADER + "1,a,1,0\n"), FakeContext())["files"][0]["summary"][
-        "created"] == 1
-    assert stack.handler(upload("other/x.csv", HEADER + "2,b,1,0\n"), FakeContext())["files"][0]["summary"][
-        "created"] == 1
+    assert (
+        stack.handler(upload("paymentbalance.csv", HEADER + "1,a,1,0\n"), FakeContext())["files"][0]["summary"][
+            "created"
+        ]
+        == 1
+    )
+    assert (
+        stack.handler(upload("other/x.csv", HEADER + "2,b,1,0\n"), FakeContext())["files"][0]["summary"]["created"] == 1
+    )
     for key in ("bills-due/x.txt", "paymentbalance.csv.rejected.jsonl", "x.csv.rejected.jsonl.part-000000000000001"):
         assert stack.handler(upload(key, HEADER + "3,c,1,0\n"), FakeContext()) == {"files": []}
     assert set(bills()) == {1, 2}
@@ -111,6 +138,7 @@ def test_a_csv_anywhere_loads_and_other_keys_are_ignored(stack):
 def test_a_large_file_completes_through_chunked_continuations(stack, monkeypatch):
     monkeypatch.setenv("INGEST_CHUNK_BYTES", "2000")
     from payproc.config import reload_settings
+
     reload_settings()
     rows = [f'{n},"Customer, {n}",{n}.01,0' for n in range(1, 601)]
     rows[100] = "bad,row,1,0"
@@ -149,15 +177,17 @@ def test_a_replaced_file_stops_the_old_continuation(stack, monkeypatch):
     assert bills() == {}
 
 
-def test_every_line_of_an_ingestion_carries_its_bucket_and_key_and_its_rows_are_counted(stack, log_lines,
-                                                                                        metric_documents):
+def test_every_line_of_an_ingestion_carries_its_bucket_and_key_and_its_rows_are_counted(
+    stack, log_lines, metric_documents
+):
     stack.handler(upload("bills-due/logged.csv", HEADER + "1,Ada,10.00,0\n2,Bob,ten,0\n3,Cy,1,0\n"), FakeContext())
     stack.handler(upload("other/x.txt", HEADER), FakeContext())
     lines = log_lines()
     assert [line["message"] for line in lines] == ["ingest_chunk", "ingest_summary", "ingest_ignored"]
     assert lines[0]["location"].startswith("run_job:")  # logged by payproc.ingest
     assert [(line["bucket"], line["key"]) for line in lines] == [(BILLS_BUCKET, "bills-due/logged.csv")] * 2 + [
-        (BILLS_BUCKET, "other/x.txt")]
+        (BILLS_BUCKET, "other/x.txt")
+    ]
     assert lines[1]["counts"]["created"] == 2
     [document] = metric_documents()  # the ignored file counted nothing
     assert (document["RowsIngested"], document["RowsRejected"]) == ([2.0], [1.0])
@@ -165,22 +195,29 @@ def test_every_line_of_an_ingestion_carries_its_bucket_and_key_and_its_rows_are_
 
 # --- a payment committing while a re-uploaded file updates the same invoice ------------------------------------------
 
+
 def commit_a_payment(invoice_id: int, amount: str) -> str:
     """A payment of the invoice committing as process_payment commits it; returns its id."""
     payment_id = f"payment-{invoice_id}-{amount}"
     boto3.resource("dynamodb", region_name=REGION).Table(PAYMENTS_TABLE).put_item(
-        Item={"PaymentId": payment_id, "Status": "accepted", "InvoiceID": invoice_id, "Amount": Decimal(amount)})
+        Item={"PaymentId": payment_id, "Status": "accepted", "InvoiceID": invoice_id, "Amount": Decimal(amount)}
+    )
     assert ledger.commit_payment(BALANCE_TABLE, PAYMENTS_TABLE, payment_id, invoice_id, Decimal(amount), None) == "paid"
     return payment_id
 
 
 def change_balance(invoice_id: int, amount: str) -> None:
     boto3.resource("dynamodb", region_name=REGION).Table(BALANCE_TABLE).update_item(
-        Key={"InvoiceID": invoice_id}, UpdateExpression="SET Balance = :b", ExpressionAttributeValues={":b": Decimal(amount)})
+        Key={"InvoiceID": invoice_id},
+        UpdateExpression="SET Balance = :b",
+        ExpressionAttributeValues={":b": Decimal(amount)},
+    )
 
 
 def test_a_payment_committing_between_the_files_read_and_its_write_keeps_its_bill_paid(stack, log_lines):
-    stack.handler(upload("bills-due/day-1.csv", HEADER + "1,Ada,10.00,0\n2,Grace,20.00,0\n3,Alan,30.00,0\n"), FakeContext())
+    stack.handler(
+        upload("bills-due/day-1.csv", HEADER + "1,Ada,10.00,0\n2,Grace,20.00,0\n3,Alan,30.00,0\n"), FakeContext()
+    )
     paid_meanwhile = []
     after_next_call(aws.bulk_dynamodb(), "BatchGetItem", lambda: paid_meanwhile.append(commit_a_payment(2, "20.00")))
     day_2 = HEADER + "1,Ada,11.00,0\n2,Grace,21.00,0\n3,Alan,31.00,0\n"
@@ -200,7 +237,9 @@ def test_a_payment_committing_between_the_re_read_and_the_update_of_one_invoice_
     # the invoice on its own, a payment of the new balance commits (the single update fails, and is retried).
     after_next_call(aws.bulk_dynamodb(), "BatchGetItem", lambda: change_balance(2, "25.00"))
     after_next_call(aws.dynamodb(), "GetItem", lambda: commit_a_payment(2, "25.00"))
-    summary = stack.handler(upload("bills-due/day-2.csv", HEADER + "2,Grace,21.00,0\n"), FakeContext())["files"][0]["summary"]
+    summary = stack.handler(upload("bills-due/day-2.csv", HEADER + "2,Grace,21.00,0\n"), FakeContext())["files"][0][
+        "summary"
+    ]
     assert (summary["updated"], summary["skipped_paid"]) == (0, 1)
     assert (bills()[2]["Balance"], bills()[2]["IsProcessed"]) == (0, 1)
 
@@ -208,15 +247,18 @@ def test_a_payment_committing_between_the_re_read_and_the_update_of_one_invoice_
 def test_another_change_between_the_read_and_the_write_is_overwritten_by_the_file(stack):
     stack.handler(upload("bills-due/day-1.csv", HEADER + "2,Grace,20.00,0\n"), FakeContext())
     after_next_call(aws.bulk_dynamodb(), "BatchGetItem", lambda: change_balance(2, "25.00"))
-    summary = stack.handler(upload("bills-due/day-2.csv", HEADER + "2,Grace,21.00,0\n"), FakeContext())["files"][0]["summary"]
+    summary = stack.handler(upload("bills-due/day-2.csv", HEADER + "2,Grace,21.00,0\n"), FakeContext())["files"][0][
+        "summary"
+    ]
     assert summary["updated"] == 1 and bills()[2]["Balance"] == Decimal("21.00")
 
 
 def test_an_invoice_that_keeps_changing_fails_the_batch_by_name_instead_of_looping(stack):
     stack.handler(upload("bills-due/day-1.csv", HEADER + "2,Grace,20.00,0\n"), FakeContext())
     changes = iter(range(100))
-    aws.dynamodb().meta.events.register("after-call.dynamodb.GetItem",
-                                        lambda **_: change_balance(2, f"{30 + next(changes)}.00"))
+    aws.dynamodb().meta.events.register(
+        "after-call.dynamodb.GetItem", lambda **_: change_balance(2, f"{30 + next(changes)}.00")
+    )
     row = BillRow(invoice_id=2, customer_name="Grace", balance=Decimal("21.00"), is_processed=0)
     with pytest.raises(RuntimeError, match="invoice 2 kept changing"):
         bill_store.apply_one(BALANCE_TABLE, row, sleep=lambda seconds: None)

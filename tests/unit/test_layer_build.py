@@ -29,10 +29,13 @@ def write_wheel(folder: Path, tag: str = "py3-none-any") -> Path:
         "demo_pkg-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n",
         "demo_pkg-1.0.dist-info/WHEEL": f"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: {tag}\n".encode(),
     }
-    record = "".join(
-        f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}\n"
-        for name, data in files.items()
-    ) + "demo_pkg-1.0.dist-info/RECORD,,\n"
+    record = (
+        "".join(
+            f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}\n"
+            for name, data in files.items()
+        )
+        + "demo_pkg-1.0.dist-info/RECORD,,\n"
+    )
     files["demo_pkg-1.0.dist-info/RECORD"] = record.encode()
     folder.mkdir(parents=True, exist_ok=True)
     wheel = folder / f"demo_pkg-1.0-{tag}.whl"
@@ -49,7 +52,8 @@ def make_lib(tmp_path: Path, tag: str = "py3-none-any") -> Path:
     wheel = write_wheel(tmp_path / "wheels", tag)
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     (lib / "requirements.txt").write_text(
-        f"--no-index\n--find-links {wheel.parent}\ndemo-pkg==1.0 --hash=sha256:{digest}\n")
+        f"--no-index\n--find-links {wheel.parent}\ndemo-pkg==1.0 --hash=sha256:{digest}\n"
+    )
     return lib
 
 
@@ -85,8 +89,9 @@ def test_a_second_install_gives_the_same_bytes_and_a_second_build_installs_nothi
 
 def test_a_compiled_wheel_is_refused(tmp_path):
     with pytest.raises(subprocess.CalledProcessError):
-        build_lambdas.build(tmp_path / "functions", make_lib(tmp_path, tag="cp313-cp313-manylinux_2_17_x86_64"),
-                            tmp_path / "build")
+        build_lambdas.build(
+            tmp_path / "functions", make_lib(tmp_path, tag="cp313-cp313-manylinux_2_17_x86_64"), tmp_path / "build"
+        )
     assert not (tmp_path / "build" / "layers" / "payproc.zip").exists()
 
 

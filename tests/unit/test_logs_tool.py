@@ -71,8 +71,9 @@ def test_a_powertools_line_shows_its_level_message_and_own_keys_without_the_cont
     handler({}, LambdaContext())
     [line] = [line for line in logged() if "payment_committed" in line]
     assert "function_arn" in line and "cold_start" in line  # the context was there to leave out
-    assert logs.readable(line) == ('INFO payment_committed PaymentId=3f2a9c invoice_id=7 amount=125.50 '
-                                   'card="Visa ending 1111"')
+    assert logs.readable(line) == (
+        'INFO payment_committed PaymentId=3f2a9c invoice_id=7 amount=125.50 card="Visa ending 1111"'
+    )
 
 
 def test_an_exception_shows_its_traceback_under_its_line(logged):
@@ -100,31 +101,54 @@ def test_a_metrics_line_shows_each_metric_and_its_value(capsys):
 
 
 def test_a_runtime_traceback_joined_by_carriage_returns_is_shown_on_lines_of_its_own():
-    message = ('[ERROR] InvalidObjectState: An error occurred\rTraceback (most recent call last):\r'
-               '  File "/var/task/handler.py", line 3, in handler\n')
+    message = (
+        "[ERROR] InvalidObjectState: An error occurred\rTraceback (most recent call last):\r"
+        '  File "/var/task/handler.py", line 3, in handler\n'
+    )
     assert logs.readable(message).splitlines() == [
-        "[ERROR] InvalidObjectState: An error occurred", "Traceback (most recent call last):",
-        '  File "/var/task/handler.py", line 3, in handler']
+        "[ERROR] InvalidObjectState: An error occurred",
+        "Traceback (most recent call last):",
+        '  File "/var/task/handler.py", line 3, in handler',
+    ]
 
 
 def test_a_workflow_event_shows_its_type_execution_and_error():
-    message = json.dumps({"id": "9", "type": "ExecutionFailed", "details": {"error": "PaymentFailed",
-                          "cause": "the payment was not committed; its status says why"}, "previous_event_id": "8",
-                          "event_timestamp": "1764464523456",
-                          "execution_arn": "arn:aws:states:us-east-1:000000000000:execution:payproc-payment:3f2a9c"})
-    assert logs.readable(message) == ("ExecutionFailed 3f2a9c PaymentFailed: the payment was not committed; its status "
-                                      "says why")
+    message = json.dumps(
+        {
+            "id": "9",
+            "type": "ExecutionFailed",
+            "details": {"error": "PaymentFailed", "cause": "the payment was not committed; its status says why"},
+            "previous_event_id": "8",
+            "event_timestamp": "1764464523456",
+            "execution_arn": "arn:aws:states:us-east-1:000000000000:execution:payproc-payment:3f2a9c",
+        }
+    )
+    assert logs.readable(message) == (
+        "ExecutionFailed 3f2a9c PaymentFailed: the payment was not committed; its status says why"
+    )
     assert logs.line_of("workflow", event("e", 0, message)).time == dt.datetime(2025, 11, 30, 1, 2, 3, 456000, UTC)
 
 
 def test_a_workflow_event_of_a_failed_function_shows_its_error_message_not_its_stack_trace():
-    cause = json.dumps({"errorMessage": "invoice 7 balance is 9.00, not the 8.00 of this payment",
-                        "errorType": "PaymentRejected", "stackTrace": ['  File "handler.py", line 26, in handler']})
-    message = json.dumps({"id": "7", "type": "LambdaFunctionFailed", "details": {"error": "PaymentRejected",
-                          "cause": cause}, "event_timestamp": "1764464523456",
-                          "execution_arn": "arn:aws:states:us-east-1:000000000000:execution:payproc-payment:3f2a9c"})
-    assert logs.readable(message) == ("LambdaFunctionFailed 3f2a9c PaymentRejected: invoice 7 balance is 9.00, not the "
-                                      "8.00 of this payment")
+    cause = json.dumps(
+        {
+            "errorMessage": "invoice 7 balance is 9.00, not the 8.00 of this payment",
+            "errorType": "PaymentRejected",
+            "stackTrace": ['  File "handler.py", line 26, in handler'],
+        }
+    )
+    message = json.dumps(
+        {
+            "id": "7",
+            "type": "LambdaFunctionFailed",
+            "details": {"error": "PaymentRejected", "cause": cause},
+            "event_timestamp": "1764464523456",
+            "execution_arn": "arn:aws:states:us-east-1:000000000000:execution:payproc-payment:3f2a9c",
+        }
+    )
+    assert logs.readable(message) == (
+        "LambdaFunctionFailed 3f2a9c PaymentRejected: invoice 7 balance is 9.00, not the 8.00 of this payment"
+    )
 
 
 def test_a_line_is_shown_at_the_time_it_was_written_not_when_it_reached_cloudwatch(logged):
@@ -134,20 +158,30 @@ def test_a_line_is_shown_at_the_time_it_was_written_not_when_it_reached_cloudwat
     line = logs.line_of("ingest_bills", event("e", 4102444800000, logged()[-1]))
     assert line.time == dt.datetime.strptime(written, "%Y-%m-%d %H:%M:%S,%f%z")
     assert logs.line_of("ingest_bills", event("e", 1764464523456, "START RequestId: x")).time == dt.datetime(
-        2025, 11, 30, 1, 2, 3, 456000, UTC)
+        2025, 11, 30, 1, 2, 3, 456000, UTC
+    )
 
 
 def test_following_shows_each_event_once_oldest_first_across_functions_and_one_that_arrives_late():
-    groups = {"process_payment": "/aws/lambda/p-process-payment", "start_payment": "/aws/lambda/p-start-payment",
-              "workflow": "/aws/vendedlogs/states/p-payment"}
-    stored = {"/aws/lambda/p-process-payment": [event("p1", 2_000, "START RequestId: b")],
-              "/aws/lambda/p-start-payment": [event("s1", 1_000, "START RequestId: a"),
-                                              event("s2", 3_000, "END RequestId: a")]}
+    groups = {
+        "process_payment": "/aws/lambda/p-process-payment",
+        "start_payment": "/aws/lambda/p-start-payment",
+        "workflow": "/aws/vendedlogs/states/p-payment",
+    }
+    stored = {
+        "/aws/lambda/p-process-payment": [event("p1", 2_000, "START RequestId: b")],
+        "/aws/lambda/p-start-payment": [
+            event("s1", 1_000, "START RequestId: a"),
+            event("s2", 3_000, "END RequestId: a"),
+        ],
+    }
     # The workflow's group does not exist yet: it has nothing to show.
     follower = logs.Follower(FakeLogs(stored), groups, logs.from_ms(0))
     assert [(line.source, line.text) for line in follower.poll()] == [
-        ("start_payment", "START RequestId: a"), ("process_payment", "START RequestId: b"),
-        ("start_payment", "END RequestId: a")]
+        ("start_payment", "START RequestId: a"),
+        ("process_payment", "START RequestId: b"),
+        ("start_payment", "END RequestId: a"),
+    ]
     assert follower.poll() == []
     stored["/aws/lambda/p-start-payment"].append(event("s3", 2_500, "arrived after a later one"))
     stored["/aws/lambda/p-start-payment"].append(event("s4", 9_000, "newest"))
@@ -158,8 +192,13 @@ def test_following_shows_each_event_once_oldest_first_across_functions_and_one_t
 def test_an_invocations_lines_keep_their_order_when_cloudwatch_stamps_them_all_at_its_end(logged):
     logger.info("payment_accepted")
     ended = logs.to_ms(dt.datetime.now(UTC)) + 1_000  # LocalStack: the time the invocation ended, for every line
-    stored = {"/aws/lambda/p-start-payment": [event("1", ended, "START RequestId: a"), event("2", ended, logged()[-1]),
-                                              event("3", ended, "END RequestId: a")]}
+    stored = {
+        "/aws/lambda/p-start-payment": [
+            event("1", ended, "START RequestId: a"),
+            event("2", ended, logged()[-1]),
+            event("3", ended, "END RequestId: a"),
+        ]
+    }
     follower = logs.Follower(FakeLogs(stored), {"start_payment": "/aws/lambda/p-start-payment"}, logs.from_ms(0))
     lines = follower.poll()
     assert [line.text for line in lines] == ["START RequestId: a", "INFO payment_accepted", "END RequestId: a"]
@@ -173,21 +212,28 @@ def test_following_starts_where_asked():
 
 
 def test_log_groups_name_each_function_by_its_folder_and_the_workflow():
-    outputs = {"function_names": {"start_payment": "p-start-payment", "get_balance": "p-get-balance"},
-               "workflow_log_group": "/aws/vendedlogs/states/p-payment"}
-    assert logs.log_groups(outputs) == {"get_balance": "/aws/lambda/p-get-balance",
-                                        "start_payment": "/aws/lambda/p-start-payment",
-                                        "workflow": "/aws/vendedlogs/states/p-payment"}
+    outputs = {
+        "function_names": {"start_payment": "p-start-payment", "get_balance": "p-get-balance"},
+        "workflow_log_group": "/aws/vendedlogs/states/p-payment",
+    }
+    assert logs.log_groups(outputs) == {
+        "get_balance": "/aws/lambda/p-get-balance",
+        "start_payment": "/aws/lambda/p-start-payment",
+        "workflow": "/aws/vendedlogs/states/p-payment",
+    }
 
 
-@pytest.mark.parametrize("since, expected", [
-    ("30s", dt.datetime(2026, 11, 30, 11, 59, 30, tzinfo=UTC)),
-    ("10m", dt.datetime(2026, 11, 30, 11, 50, tzinfo=UTC)),
-    ("2h", dt.datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
-    ("1d", dt.datetime(2026, 11, 29, 12, 0, tzinfo=UTC)),
-    ("2026-11-30T08:15:00Z", dt.datetime(2026, 11, 30, 8, 15, tzinfo=UTC)),
-    ("2026-11-30T08:15:00+01:00", dt.datetime(2026, 11, 30, 7, 15, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    "since, expected",
+    [
+        ("30s", dt.datetime(2026, 11, 30, 11, 59, 30, tzinfo=UTC)),
+        ("10m", dt.datetime(2026, 11, 30, 11, 50, tzinfo=UTC)),
+        ("2h", dt.datetime(2026, 11, 30, 10, 0, tzinfo=UTC)),
+        ("1d", dt.datetime(2026, 11, 29, 12, 0, tzinfo=UTC)),
+        ("2026-11-30T08:15:00Z", dt.datetime(2026, 11, 30, 8, 15, tzinfo=UTC)),
+        ("2026-11-30T08:15:00+01:00", dt.datetime(2026, 11, 30, 7, 15, tzinfo=UTC)),
+    ],
+)
 def test_since_is_a_duration_back_from_now_or_a_time(since, expected):
     assert logs.parse_since(since, dt.datetime(2026, 11, 30, 12, 0, tzinfo=UTC)) == expected
 
@@ -210,8 +256,10 @@ def test_colour_only_on_a_terminal_and_never_with_no_color():
 
 def test_a_line_is_prefixed_by_its_time_and_function_and_its_further_lines_are_indented_under_it():
     line = logs.Line(dt.datetime(2026, 11, 30, 1, 2, 3, 456789, UTC), "send_text", "ERROR boom\nTraceback")
-    assert logs.render(line, 15).splitlines() == ["2026-11-30T01:02:03.456Z  send_text        ERROR boom",
-                                                  " " * 43 + "Traceback"]
+    assert logs.render(line, 15).splitlines() == [
+        "2026-11-30T01:02:03.456Z  send_text        ERROR boom",
+        " " * 43 + "Traceback",
+    ]
     coloured = logs.render(line, 15, {"send_text": logs.COLOURS[0]})
     assert coloured.startswith(f"2026-11-30T01:02:03.456Z  {logs.COLOURS[0]}send_text      {logs.RESET}  ")
     assert f"{logs.LEVEL_COLOURS['ERROR']}ERROR{logs.RESET} boom" in coloured

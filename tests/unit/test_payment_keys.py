@@ -12,9 +12,17 @@ TODAY = dt.date(2026, 5, 17)
 SECRET = b"the server's secret"
 CARD = "4111111111111111"
 # What the original tutorial's page posts: the inputs' strings, WaitSeconds 10.
-PAGE_BODY = {"InvoiceID": "17", "BillersName": "Ada Lovelace", "BillingAmount": "125.50", "CardNumber": CARD,
-             "ExpiryDate": "12/39", "EmailId": "ada@example.com", "PhnNumber": "+15551234567", "Choices": "email",
-             "WaitSeconds": 10}
+PAGE_BODY = {
+    "InvoiceID": "17",
+    "BillersName": "Ada Lovelace",
+    "BillingAmount": "125.50",
+    "CardNumber": CARD,
+    "ExpiryDate": "12/39",
+    "EmailId": "ada@example.com",
+    "PhnNumber": "+15551234567",
+    "Choices": "email",
+    "WaitSeconds": 10,
+}
 
 
 def key_of(secret: bytes = SECRET, **overrides) -> str:
@@ -28,8 +36,9 @@ def test_the_same_content_derives_the_same_key():
     assert key_of(EmailId="other@example.com", Choices="both", WaitSeconds=0) == key_of()
 
 
-@pytest.mark.parametrize("change", [{"BillingAmount": "125.51"}, {"CardNumber": "5555555555554444"},
-                                    {"InvoiceID": "18"}])
+@pytest.mark.parametrize(
+    "change", [{"BillingAmount": "125.51"}, {"CardNumber": "5555555555554444"}, {"InvoiceID": "18"}]
+)
 def test_another_amount_card_or_invoice_derives_another_key(change):
     assert key_of(**change) != key_of()
 

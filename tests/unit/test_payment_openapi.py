@@ -14,12 +14,20 @@ def spec():
 def test_it_parses_with_the_routes_and_only_the_terraform_placeholders():
     text = SPEC.read_text()
     assert set(re.findall(r"\$\{([^}]*)\}", text)) == {
-        "get_balance_invoke_arn", "start_payment_invoke_arn", "payment_status_invoke_arn", "allowed_origin"}
+        "get_balance_invoke_arn",
+        "start_payment_invoke_arn",
+        "payment_status_invoke_arn",
+        "allowed_origin",
+    }
     assert "%{" not in text
     document = spec()
     assert document["openapi"].startswith("3.0")
-    assert set(document["paths"]) == {"/paymentbalance/{InvoiceID}", "/paymentbalance/id", "/paymentbalance",
-                                      "/payments/{PaymentId}"}
+    assert set(document["paths"]) == {
+        "/paymentbalance/{InvoiceID}",
+        "/paymentbalance/id",
+        "/paymentbalance",
+        "/payments/{PaymentId}",
+    }
 
 
 def test_each_route_has_a_lambda_proxy_and_a_cors_preflight():
@@ -29,7 +37,8 @@ def test_each_route_has_a_lambda_proxy_and_a_cors_preflight():
         preflight = item["options"]["x-amazon-apigateway-integration"]
         assert preflight["type"] == "mock"
         origin = preflight["responses"]["default"]["responseParameters"][
-            "method.response.header.Access-Control-Allow-Origin"]
+            "method.response.header.Access-Control-Allow-Origin"
+        ]
         assert origin == "'${allowed_origin}'"
         for method in methods - {"options"}:
             integration = item[method]["x-amazon-apigateway-integration"]

@@ -4,7 +4,11 @@ from decimal import Decimal
 import pytest
 
 from payproc.validation import (
-    MAX_INVOICE_ID, ValidationFailed, parse_idempotency_key, parse_invoice_id, validate_payment_request,
+    MAX_INVOICE_ID,
+    ValidationFailed,
+    parse_idempotency_key,
+    parse_invoice_id,
+    validate_payment_request,
 )
 
 TODAY = dt.date(2026, 5, 17)
@@ -12,9 +16,16 @@ MAX_WAIT = 60
 
 
 def body(**overrides):
-    base = {"InvoiceID": 17, "BillersName": "Ada Lovelace", "BillingAmount": "125.50",
-            "CardNumber": "4111111111111111", "ExpiryDate": "12/39", "EmailId": "ada@example.com",
-            "PhnNumber": "+15551234567", "Choices": "both"}
+    base = {
+        "InvoiceID": 17,
+        "BillersName": "Ada Lovelace",
+        "BillingAmount": "125.50",
+        "CardNumber": "4111111111111111",
+        "ExpiryDate": "12/39",
+        "EmailId": "ada@example.com",
+        "PhnNumber": "+15551234567",
+        "Choices": "both",
+    }
     base.update(overrides)
     return {key: value for key, value in base.items() if value is not ...}
 
@@ -32,24 +43,48 @@ def test_a_good_request_is_reduced_to_brand_and_last_four():
     assert "4111111111111111" not in repr(request)
 
 
-@pytest.mark.parametrize("field, value", [
-    ("InvoiceID", 0), ("InvoiceID", -1), ("InvoiceID", "abc"), ("InvoiceID", True), ("InvoiceID", Decimal("1.5")),
-    ("InvoiceID", MAX_INVOICE_ID + 1), ("InvoiceID", ...),
-    ("BillersName", ""), ("BillersName", "   "), ("BillersName", "x" * 201), ("BillersName", 5),
-    ("BillingAmount", "125.505"), ("BillingAmount", "NaN"), ("BillingAmount", "-1.00"), ("BillingAmount", "0.00"),
-    ("BillingAmount", 125.5), ("BillingAmount", ...),
-    ("CardNumber", "4111111111111112"), ("CardNumber", "4111-abcd"), ("CardNumber", ...),
-    ("ExpiryDate", "01/20"), ("ExpiryDate", "13/30"), ("ExpiryDate", "2039-12"),
-    ("EmailId", "not-an-email"), ("EmailId", "a@b"), ("PhnNumber", "555-0100"), ("PhnNumber", "+0123456789"),
-    ("Choices", "pigeon"), ("Choices", ...),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("InvoiceID", 0),
+        ("InvoiceID", -1),
+        ("InvoiceID", "abc"),
+        ("InvoiceID", True),
+        ("InvoiceID", Decimal("1.5")),
+        ("InvoiceID", MAX_INVOICE_ID + 1),
+        ("InvoiceID", ...),
+        ("BillersName", ""),
+        ("BillersName", "   "),
+        ("BillersName", "x" * 201),
+        ("BillersName", 5),
+        ("BillingAmount", "125.505"),
+        ("BillingAmount", "NaN"),
+        ("BillingAmount", "-1.00"),
+        ("BillingAmount", "0.00"),
+        ("BillingAmount", 125.5),
+        ("BillingAmount", ...),
+        ("CardNumber", "4111111111111112"),
+        ("CardNumber", "4111-abcd"),
+        ("CardNumber", ...),
+        ("ExpiryDate", "01/20"),
+        ("ExpiryDate", "13/30"),
+        ("ExpiryDate", "2039-12"),
+        ("EmailId", "not-an-email"),
+        ("EmailId", "a@b"),
+        ("PhnNumber", "555-0100"),
+        ("PhnNumber", "+0123456789"),
+        ("Choices", "pigeon"),
+        ("Choices", ...),
+    ],
+)
 def test_each_bad_field_is_named_with_a_reason(field, value):
     errors = errors_of(body(**{field: value}))
     assert set(errors) == {field} and errors[field]
 
 
-@pytest.mark.parametrize("choice, missing", [("email", "EmailId"), ("text", "PhnNumber"), ("both", "EmailId"),
-                                             ("both", "PhnNumber")])
+@pytest.mark.parametrize(
+    "choice, missing", [("email", "EmailId"), ("text", "PhnNumber"), ("both", "EmailId"), ("both", "PhnNumber")]
+)
 def test_the_contact_of_a_chosen_alert_is_required(choice, missing):
     assert set(errors_of(body(Choices=choice, **{missing: ""}))) == {missing}
 

@@ -36,11 +36,17 @@ def test_wait_commit_then_the_alerts_and_a_failure_is_recorded_then_fails():
     top = machine()
     states = top["States"]
     assert top["StartAt"] == "WaitBeforeProcessing"
-    assert states["WaitBeforeProcessing"] == {**states["WaitBeforeProcessing"], "Type": "Wait",
-                                              "SecondsPath": "$.waitSeconds", "Next": "ProcessPayment"}
+    assert states["WaitBeforeProcessing"] == {
+        **states["WaitBeforeProcessing"],
+        "Type": "Wait",
+        "SecondsPath": "$.waitSeconds",
+        "Next": "ProcessPayment",
+    }
     process = states["ProcessPayment"]
     assert process["Resource"] == "arn:process_payment_arn" and process["Next"] == "SendAlerts"
-    assert process["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordPaymentFailure"}]
+    assert process["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordPaymentFailure"}
+    ]
     record = states["RecordPaymentFailure"]
     assert record["Parameters"]["stage"] == "payment" and record["Parameters"]["error.$"] == "$.error"
     assert states[record["Next"]]["Type"] == "Fail"

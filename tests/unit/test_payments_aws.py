@@ -13,8 +13,19 @@ from payproc import aws, ledger
 from payproc.ledger import PaymentRejected, TransientError
 from payproc.payments import payment_id_for
 from tests.unit.payproc_support import (
-    BALANCE_TABLE, CARD_FINGERPRINT_KEY_PARAMETER, ORIGIN, PAYMENTS_TABLE, REGION, SENDER, FakeContext, after_next_call,
-    api_event, create_tables, fail_next_call, load_handler, use_mock_environment,
+    BALANCE_TABLE,
+    CARD_FINGERPRINT_KEY_PARAMETER,
+    ORIGIN,
+    PAYMENTS_TABLE,
+    REGION,
+    SENDER,
+    FakeContext,
+    after_next_call,
+    api_event,
+    create_tables,
+    fail_next_call,
+    load_handler,
+    use_mock_environment,
 )
 
 CARD = "4111111111111111"
@@ -27,14 +38,17 @@ def stack(monkeypatch):
         create_tables()
         sfn = boto3.client("stepfunctions", region_name=REGION)
         definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
-        arn = sfn.create_state_machine(name="test-payment", roleArn="arn:aws:iam::123456789012:role/sfn",
-                                       definition=definition)["stateMachineArn"]
+        arn = sfn.create_state_machine(
+            name="test-payment", roleArn="arn:aws:iam::123456789012:role/sfn", definition=definition
+        )["stateMachineArn"]
         monkeypatch.setenv("STATE_MACHINE_ARN", arn)
         from payproc.config import reload_settings
+
         reload_settings()
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
         boto3.client("ssm", region_name=REGION).put_parameter(
-            Name=CARD_FINGERPRINT_KEY_PARAMETER, Value="a-test-secret", Type="SecureString")
+            Name=CARD_FINGERPRINT_KEY_PARAMETER, Value="a-test-secret", Type="SecureString"
+        )
         yield {"sfn": sfn, "arn": arn}
 
 
@@ -47,13 +61,22 @@ def payments_table():
 
 
 def put_bill(invoice_id=17, balance="125.50", processed=0, name="Ada Lovelace"):
-    balance_table().put_item(Item={"InvoiceID": invoice_id, "CustomerName": name, "Balance": Decimal(balance),
-                                   "IsProcessed": processed})
+    balance_table().put_item(
+        Item={"InvoiceID": invoice_id, "CustomerName": name, "Balance": Decimal(balance), "IsProcessed": processed}
+    )
 
 
 def pay_event(key="key-1", **overrides):
-    body = {"InvoiceID": 17, "BillersName": "Ada Lovelace", "BillingAmount": "125.50", "CardNumber": CARD,
-            "ExpiryDate": "12/39", "EmailId": "ada@example.com", "PhnNumber": "+15551234567", "Choices": "both"}
+    body = {
+        "InvoiceID": 17,
+        "BillersName": "Ada Lovelace",
+        "BillingAmount": "125.50",
+        "CardNumber": CARD,
+        "ExpiryDate": "12/39",
+        "EmailId": "ada@example.com",
+        "PhnNumber": "+15551234567",
+        "Choices": "both",
+    }
     body.update(overrides)
     headers = {"idempotency-key": key} if key else {}
     return api_event("POST", "/paymentbalance", json.dumps(body), headers)
@@ -65,18 +88,23 @@ def answer(response):
 
 # --- get_balance ---------------------------------------------------------------------------------------------------
 
+
 def test_get_balance_both_routes(stack):
     put_bill(balance="42.1", name="Grace, Hopper")
     get_balance = load_handler("get_balance").handler
     by_path = get_balance(api_event("GET", "/paymentbalance/17", path_parameters={"InvoiceID": "17"}), FakeContext())
     by_query = get_balance(api_event("GET", "/paymentbalance/id", query={"InvoiceID": "17"}), FakeContext())
-    assert answer(by_path) == answer(by_query) == (200, {"InvoiceID": 17, "CustomerName": "Grace, Hopper",
-                                                         "Balance": "42.10", "IsProcessed": 0})
+    assert (
+        answer(by_path)
+        == answer(by_query)
+        == (200, {"InvoiceID": 17, "CustomerName": "Grace, Hopper", "Balance": "42.10", "IsProcessed": 0})
+    )
     assert by_path["headers"]["Access-Control-Allow-Origin"] == ORIGIN
 
 
-@pytest.mark.parametrize("raw, status", [("abc", 400), ("0", 400), ("-1", 400), ("1.5", 400), ("1e9", 400),
-                                         (None, 400), ("99", 404)])
+@pytest.mark.parametrize(
+    "raw, status", [("abc", 400), ("0", 400), ("-1", 400), ("1.5", 400), ("1e9", 400), (None, 400), ("99", 404)]
+)
 def test_get_balance_errors(stack, raw, status):
     event = api_event("GET", "/paymentbalance/id", query={"InvoiceID": raw} if raw else None)
     code, body = answer(load_handler("get_balance").handler(event, FakeContext()))
@@ -85,12 +113,16 @@ def test_get_balance_errors(stack, raw, status):
 
 # --- start_payment -------------------------------------------------------------------------------------------------
 
+
 def test_accepted_payment_starts_one_execution_without_the_card(stack):
     put_bill()
     start = load_handler("start_payment").handler
     code, body = answer(start(pay_event(), FakeContext()))
     payment_id = payment_id_for("key-1")
-    assert (code, body) == (202, {"PaymentId": payment_id, "Status": "accepted", "StatusUrl": f"/payments/{payment_id}"})
+    assert (code, body) == (
+        202,
+        {"PaymentId": payment_id, "Status": "accepted", "StatusUrl": f"/payments/{payment_id}"},
+    )
     executions = stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]
     assert [e["name"] for e in executions] == [payment_id]
     execution_input = json.loads(stack["sfn"].describe_execution(executionArn=executions[0]["executionArn"])["input"])
@@ -103,8 +135,11 @@ def test_accepted_payment_starts_one_execution_without_the_card(stack):
 
 
 def started_input(stack, payment_id):
-    arn = next(e["executionArn"] for e in stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]
-               if e["name"] == payment_id)
+    arn = next(
+        e["executionArn"]
+        for e in stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]
+        if e["name"] == payment_id
+    )
     return json.loads(stack["sfn"].describe_execution(executionArn=arn)["input"])
 
 
@@ -117,6 +152,7 @@ def test_wait_seconds_of_the_request_go_to_the_workflow_and_survive_a_restart(st
     handler.start_workflow = original
     monkeypatch.setenv("PAYMENT_WAIT_SECONDS", "7")  # the server's wait changed in between: the request's still holds
     from payproc.config import reload_settings
+
     reload_settings()
     assert answer(handler.handler(pay_event(WaitSeconds=10), FakeContext()))[0] == 202
     assert started_input(stack, payment_id_for("key-1"))["waitSeconds"] == 10
@@ -126,6 +162,7 @@ def test_above_the_servers_maximum_wait_is_400_naming_it(stack, monkeypatch):
     put_bill()
     monkeypatch.setenv("PAYMENT_MAX_WAIT_SECONDS", "20")
     from payproc.config import reload_settings
+
     reload_settings()
     start = load_handler("start_payment").handler
     code, body = answer(start(pay_event(WaitSeconds=21), FakeContext()))
@@ -170,13 +207,16 @@ def test_a_stored_but_unstarted_payment_is_started_by_the_replay(stack):
     assert len(stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]) == 1
 
 
-@pytest.mark.parametrize("setup, overrides, status, field", [
-    ({}, {"BillingAmount": "1.00"}, 400, "BillingAmount"),
-    ({}, {"CVV": "123"}, 400, "CVV"),
-    ({}, {"CardNumber": "4111111111111112"}, 400, "CardNumber"),
-    ({"processed": 1, "balance": "0"}, {"BillingAmount": "10.00"}, 409, None),
-    ({"invoice_id": 18}, {}, 404, None),
-])
+@pytest.mark.parametrize(
+    "setup, overrides, status, field",
+    [
+        ({}, {"BillingAmount": "1.00"}, 400, "BillingAmount"),
+        ({}, {"CVV": "123"}, 400, "CVV"),
+        ({}, {"CardNumber": "4111111111111112"}, 400, "CardNumber"),
+        ({"processed": 1, "balance": "0"}, {"BillingAmount": "10.00"}, 409, None),
+        ({"invoice_id": 18}, {}, 404, None),
+    ],
+)
 def test_refusals_start_nothing(stack, setup, overrides, status, field):
     put_bill(**setup)
     code, body = answer(load_handler("start_payment").handler(pay_event(**overrides), FakeContext()))
@@ -195,14 +235,23 @@ def test_a_malformed_key_or_a_missing_body_is_400(stack):
 
 
 # The original tutorial's page: every field as its inputs hold it (strings), WaitSeconds 10, no Idempotency-Key.
-TUTORIAL_PAGE_BODY = {"InvoiceID": "17", "BillersName": "Ada Lovelace", "BillingAmount": "125.50", "CardNumber": CARD,
-                      "ExpiryDate": "12/39", "EmailId": "ada@example.com", "PhnNumber": "+15551234567",
-                      "Choices": "email", "WaitSeconds": 10}
+TUTORIAL_PAGE_BODY = {
+    "InvoiceID": "17",
+    "BillersName": "Ada Lovelace",
+    "BillingAmount": "125.50",
+    "CardNumber": CARD,
+    "ExpiryDate": "12/39",
+    "EmailId": "ada@example.com",
+    "PhnNumber": "+15551234567",
+    "Choices": "email",
+    "WaitSeconds": 10,
+}
 
 
 def tutorial_page_post(**overrides):
-    return api_event("POST", "/paymentbalance", json.dumps({**TUTORIAL_PAGE_BODY, **overrides}),
-                     {"Content-type": "application/json"})
+    return api_event(
+        "POST", "/paymentbalance", json.dumps({**TUTORIAL_PAGE_BODY, **overrides}), {"Content-type": "application/json"}
+    )
 
 
 def test_the_tutorials_page_posting_twice_without_a_key_is_one_payment_with_one_answer(stack, log_lines):
@@ -224,7 +273,8 @@ def test_without_a_key_another_card_or_amount_is_another_payment_and_other_detai
     other_card = answer(start(tutorial_page_post(CardNumber="5555555555554444"), FakeContext()))
     assert other_card[0] == 202 and other_card[1]["PaymentId"] != first
     assert answer(start(tutorial_page_post(BillingAmount="125.00"), FakeContext()))[1]["errors"] == {
-        "BillingAmount": "must equal the balance due, 125.50"}  # another amount names another payment; it is wrong
+        "BillingAmount": "must equal the balance due, 125.50"
+    }  # another amount names another payment; it is wrong
     code, body = answer(start(tutorial_page_post(EmailId="someone.else@example.com"), FakeContext()))
     assert code == 422 and "already submitted with other details" in body["errors"]["body"]
     assert len(stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]) == 2
@@ -239,6 +289,7 @@ def test_a_sent_key_and_a_derived_one_name_different_payments(stack):
 
 
 # --- the workflow's functions --------------------------------------------------------------------------------------
+
 
 def accepted_payment(stack, choices="both", key=None):
     key = key or str(uuid.uuid4())
@@ -278,12 +329,15 @@ def test_a_changed_balance_rejects_the_payment(stack):
         load_handler("process_payment").handler({"payment": payment}, FakeContext())
 
 
-@pytest.mark.parametrize("code, reasons", [
-    ("ProvisionedThroughputExceededException", ()),
-    ("InternalServerError", ()),
-    ("TransactionCanceledException", ("TransactionConflict", "None")),
-    ("TransactionCanceledException", ("None", "ThrottlingError")),
-])
+@pytest.mark.parametrize(
+    "code, reasons",
+    [
+        ("ProvisionedThroughputExceededException", ()),
+        ("InternalServerError", ()),
+        ("TransactionCanceledException", ("TransactionConflict", "None")),
+        ("TransactionCanceledException", ("None", "ThrottlingError")),
+    ],
+)
 def test_a_transient_error_of_the_commit_is_retried_by_name_and_the_retry_commits(stack, code, reasons):
     payment = accepted_payment(stack)
     process = load_handler("process_payment").handler
@@ -302,13 +356,22 @@ def test_another_error_of_the_commit_is_neither_transient_nor_a_rejection(stack)
         load_handler("process_payment").handler({"payment": payment}, FakeContext())
 
 
-@pytest.mark.parametrize("meanwhile, reason", [
-    (lambda payment: payments_table().update_item(
-        Key={"PaymentId": payment["paymentId"]}, UpdateExpression="SET #s = :failed",
-        ExpressionAttributeNames={"#s": "Status"}, ExpressionAttributeValues={":failed": "failed"}),
-     "is failed, not accepted"),
-    (lambda payment: balance_table().delete_item(Key={"InvoiceID": 17}), "invoice 17 no longer exists"),
-], ids=["payment-failed-meanwhile", "invoice-deleted"])
+@pytest.mark.parametrize(
+    "meanwhile, reason",
+    [
+        (
+            lambda payment: payments_table().update_item(
+                Key={"PaymentId": payment["paymentId"]},
+                UpdateExpression="SET #s = :failed",
+                ExpressionAttributeNames={"#s": "Status"},
+                ExpressionAttributeValues={":failed": "failed"},
+            ),
+            "is failed, not accepted",
+        ),
+        (lambda payment: balance_table().delete_item(Key={"InvoiceID": 17}), "invoice 17 no longer exists"),
+    ],
+    ids=["payment-failed-meanwhile", "invoice-deleted"],
+)
 def test_a_payment_no_longer_accepted_or_a_deleted_invoice_is_rejected_by_name(stack, meanwhile, reason):
     payment = accepted_payment(stack)
     meanwhile(payment)
@@ -322,9 +385,16 @@ def test_two_alerts_finishing_together_mark_the_payment_notified_once(stack):
     pid = payment["paymentId"]
     ledger.record_alert_sent(PAYMENTS_TABLE, pid, "email")
     # The text alert's flag lands; before it marks the payment notified, the email step (seeing both sent) does.
-    after_next_call(aws.table(PAYMENTS_TABLE).meta.client, "UpdateItem", lambda: payments_table().update_item(
-        Key={"PaymentId": pid}, UpdateExpression="SET #s = :n", ExpressionAttributeNames={"#s": "Status"},
-        ExpressionAttributeValues={":n": "notified"}))
+    after_next_call(
+        aws.table(PAYMENTS_TABLE).meta.client,
+        "UpdateItem",
+        lambda: payments_table().update_item(
+            Key={"PaymentId": pid},
+            UpdateExpression="SET #s = :n",
+            ExpressionAttributeNames={"#s": "Status"},
+            ExpressionAttributeValues={":n": "notified"},
+        ),
+    )
     assert ledger.record_alert_sent(PAYMENTS_TABLE, pid, "text") == "notified"
     assert payments_table().get_item(Key={"PaymentId": pid})["Item"]["Status"] == "notified"
 
@@ -335,16 +405,20 @@ def test_record_failure_marks_an_uncommitted_payment_failed_with_the_reason(stac
     error = {"Error": "PaymentRejected", "Cause": cause}
     load_handler("record_failure").handler({"payment": payment, "stage": "payment", "error": error}, FakeContext())
     status = load_handler("payment_status").handler(
-        api_event("GET", "/payments/x", path_parameters={"PaymentId": payment["paymentId"]}), FakeContext())
+        api_event("GET", "/payments/x", path_parameters={"PaymentId": payment["paymentId"]}), FakeContext()
+    )
     code, body = answer(status)
-    assert code == 200 and body["Status"] == "failed" and body["Reason"] == "PaymentRejected: invoice 17 is already paid"
+    assert (
+        code == 200 and body["Status"] == "failed" and body["Reason"] == "PaymentRejected: invoice 17 is already paid"
+    )
 
 
 def test_record_failure_never_marks_a_paid_payment_failed(stack):
     payment = accepted_payment(stack)
     load_handler("process_payment").handler({"payment": payment}, FakeContext())
     result = load_handler("record_failure").handler(
-        {"payment": payment, "stage": "payment", "error": {"Error": "States.Timeout"}}, FakeContext())
+        {"payment": payment, "stage": "payment", "error": {"Error": "States.Timeout"}}, FakeContext()
+    )
     assert result["recorded"] is False
     assert payments_table().get_item(Key={"PaymentId": payment["paymentId"]})["Item"]["Status"] == "paid"
 
@@ -352,10 +426,19 @@ def test_record_failure_never_marks_a_paid_payment_failed(stack):
 def test_both_alerts_sent_make_the_payment_notified(stack):
     payment = accepted_payment(stack, choices="both")
     load_handler("process_payment").handler({"payment": payment}, FakeContext())
-    assert load_handler("send_email").handler({"payment": payment, "channel": "email"}, FakeContext()) == {"email": "sent", "status": "paid"}
-    assert load_handler("send_text").handler({"payment": payment, "channel": "text"}, FakeContext()) == {"text": "sent", "status": "notified"}
-    code, body = answer(load_handler("payment_status").handler(
-        api_event("GET", "/payments/x", path_parameters={"PaymentId": payment["paymentId"]}), FakeContext()))
+    assert load_handler("send_email").handler({"payment": payment, "channel": "email"}, FakeContext()) == {
+        "email": "sent",
+        "status": "paid",
+    }
+    assert load_handler("send_text").handler({"payment": payment, "channel": "text"}, FakeContext()) == {
+        "text": "sent",
+        "status": "notified",
+    }
+    code, body = answer(
+        load_handler("payment_status").handler(
+            api_event("GET", "/payments/x", path_parameters={"PaymentId": payment["paymentId"]}), FakeContext()
+        )
+    )
     assert code == 200 and body["Status"] == "notified"
     assert body["Notifications"] == {"email": "sent", "text": "sent"}
     assert (body["CardBrand"], body["CardLast4"], body["Amount"]) == ("Visa", "1111", "125.50")
@@ -377,8 +460,7 @@ def test_a_failed_alert_is_recorded_and_the_payment_stays_paid(stack):
 def test_the_alert_says_amount_and_invoice(stack):
     from payproc.payments import alert_text
 
-    text = alert_text({"amount": "125.50", "invoiceId": 17, "cardBrand": "Visa", "cardLast4": "1111",
-                       "paymentId": "p"})
+    text = alert_text({"amount": "125.50", "invoiceId": 17, "cardBrand": "Visa", "cardLast4": "1111", "paymentId": "p"})
     assert "125.50" in text and "17" in text and CARD not in text
 
 
@@ -389,6 +471,7 @@ def test_payment_status_errors(stack, payment_id, status):
 
 
 # --- logs and metrics ------------------------------------------------------------------------------------------------
+
 
 def test_start_payment_lines_carry_the_payment_id_and_never_the_card_number(stack, log_lines):
     put_bill()
@@ -412,7 +495,12 @@ def test_every_line_of_the_workflows_functions_carries_the_payment_id(stack, log
     load_handler("record_failure").handler({"payment": payment, "stage": "text", "error": error}, FakeContext())
     lines = log_lines()
     assert [line["message"] for line in lines] == [
-        "payment_accepted", "payment_committed", "email_sent", "text_sent", "failure_recorded"]
+        "payment_accepted",
+        "payment_committed",
+        "email_sent",
+        "text_sent",
+        "failure_recorded",
+    ]
     assert {line["PaymentId"] for line in lines} == {payment["paymentId"]}
     assert len({line["function_request_id"] for line in lines}) == 5  # one invocation each
     assert CARD not in json.dumps(lines)
@@ -439,5 +527,6 @@ def test_a_commit_counts_once_and_a_paid_payment_never_counts_as_failed(stack, m
     assert load_handler("record_failure").handler(timeout, FakeContext())["recorded"] is False
     documents = metric_documents()
     assert [document["_aws"]["CloudWatchMetrics"][0]["Metrics"] for document in documents] == [
-        [{"Name": "PaymentsSucceeded", "Unit": "Count"}]]
+        [{"Name": "PaymentsSucceeded", "Unit": "Count"}]
+    ]
     assert documents[0]["PaymentsSucceeded"] == [1.0]

@@ -7,7 +7,14 @@ from botocore.exceptions import ResponseStreamingError
 
 from payproc.bills import parse_bill_row
 from payproc.s3csv import (
-    MAX_LINE_BYTES, CsvRowReader, HeaderError, RejectedRows, ResumableBody, S3ObjectRef, object_from_record, report_key,
+    MAX_LINE_BYTES,
+    CsvRowReader,
+    HeaderError,
+    RejectedRows,
+    ResumableBody,
+    S3ObjectRef,
+    object_from_record,
+    report_key,
 )
 
 HEADER = ["InvoiceID", "CustomerName", "Balance", "IsProcessed"]
@@ -41,8 +48,10 @@ def report_entries(rejects: RejectedRows):
 def test_bom_crlf_and_quoted_commas(trickle):
     data = b'\xef\xbb\xbfInvoiceID,CustomerName,Balance,IsProcessed\r\n1,"Lovelace, Ada",10.50,0\r\n2,Grace,0,1\r\n'
     rows, rejects, reader = read_all(data, trickle)
-    assert rows == [(2, {"InvoiceID": "1", "CustomerName": "Lovelace, Ada", "Balance": "10.50", "IsProcessed": "0"}),
-                    (3, {"InvoiceID": "2", "CustomerName": "Grace", "Balance": "0", "IsProcessed": "1"})]
+    assert rows == [
+        (2, {"InvoiceID": "1", "CustomerName": "Lovelace, Ada", "Balance": "10.50", "IsProcessed": "0"}),
+        (3, {"InvoiceID": "2", "CustomerName": "Grace", "Balance": "0", "IsProcessed": "1"}),
+    ]
     assert rejects == [] and reader.offset == len(data)
 
 
@@ -57,8 +66,10 @@ def test_wrong_column_counts_are_rejected_with_their_line():
     data = b"InvoiceID,CustomerName,Balance,IsProcessed\n1,a,1,0\n2,Too,Many,Columns,0\n3,few\n4,b,1,0"
     rows, rejects, _ = read_all(data)
     assert [line for line, _ in rows] == [2, 5]
-    assert [(entry["line"], entry["row"]) for entry in rejects] == [(3, ["2", "Too", "Many", "Columns", "0"]),
-                                                                  (4, ["3", "few"])]
+    assert [(entry["line"], entry["row"]) for entry in rejects] == [
+        (3, ["2", "Too", "Many", "Columns", "0"]),
+        (4, ["3", "few"]),
+    ]
 
 
 def test_a_quoted_newline_keeps_line_numbers_of_the_file():
@@ -84,23 +95,29 @@ def test_a_header_with_spaces_or_crlf_is_accepted():
 
 
 @pytest.mark.parametrize("trickle", [None, 1, 2])
-@pytest.mark.parametrize("header", [
-    b"invoiceid,CUSTOMERNAME,balance,IsProcessed",        # any case
-    b'"InvoiceID","CustomerName","Balance","IsProcessed"',     # quoted
-    b'" InvoiceID ",CustomerName , Balance,IsProcessed',       # spaces around a name
-    b"\xef\xbb\xbf\"InvoiceID\",CustomerName,Balance,IsProcessed",  # a BOM, then a quoted name
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"invoiceid,CUSTOMERNAME,balance,IsProcessed",  # any case
+        b'"InvoiceID","CustomerName","Balance","IsProcessed"',  # quoted
+        b'" InvoiceID ",CustomerName , Balance,IsProcessed',  # spaces around a name
+        b'\xef\xbb\xbf"InvoiceID",CustomerName,Balance,IsProcessed',  # a BOM, then a quoted name
+    ],
+)
 def test_a_header_in_any_case_quoted_or_after_a_bom_is_skipped(header, trickle):
     rows, rejects, _ = read_all(header + b"\r\n1,a,1,0\r\n", trickle)
     assert rows == [(2, {"InvoiceID": "1", "CustomerName": "a", "Balance": "1", "IsProcessed": "0"})] and rejects == []
 
 
 @pytest.mark.parametrize("trickle", [None, 1, 3])
-@pytest.mark.parametrize("data", [
-    b"1,Ada,500,0\n2,Grace,900,0\n",                     # the tutorial's file
-    b"\xef\xbb\xbf1,Ada,500,0\r\n2,Grace,900,0\r\n",       # a BOM and CRLF
-    b'"1","Ada","500","0"\n2,Grace,900,0',              # quoted fields, no final newline
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"1,Ada,500,0\n2,Grace,900,0\n",  # the tutorial's file
+        b"\xef\xbb\xbf1,Ada,500,0\r\n2,Grace,900,0\r\n",  # a BOM and CRLF
+        b'"1","Ada","500","0"\n2,Grace,900,0',  # quoted fields, no final newline
+    ],
+)
 def test_without_a_header_the_first_line_is_the_first_row(data, trickle):
     rows, rejects, reader = read_all(data, trickle)
     assert [(line, row["InvoiceID"], row["CustomerName"]) for line, row in rows] == [(1, "1", "Ada"), (2, "2", "Grace")]
@@ -114,13 +131,16 @@ def test_a_first_row_whose_name_looks_like_a_number_or_a_column_is_a_row(first_l
     assert rows[0][1]["CustomerName"] == first_line.split(b",")[1].decode()
 
 
-@pytest.mark.parametrize("first_line, reason", [
-    (b"Invoice,Customer,Balance,Paid", "InvoiceID must be a positive integer"),  # a header with other names
-    (b"1,Ada,five,0", "Balance"),                                               # a bad row
-    (b"1,Ada,500", "expected 4 columns, found 3"),
-    (b"1,Bj\xf6rk,500,0", "not UTF-8"),
-    (b"", "a blank line"),
-])
+@pytest.mark.parametrize(
+    "first_line, reason",
+    [
+        (b"Invoice,Customer,Balance,Paid", "InvoiceID must be a positive integer"),  # a header with other names
+        (b"1,Ada,five,0", "Balance"),  # a bad row
+        (b"1,Ada,500", "expected 4 columns, found 3"),
+        (b"1,Bj\xf6rk,500,0", "not UTF-8"),
+        (b"", "a blank line"),
+    ],
+)
 def test_a_first_line_that_is_neither_header_nor_row_stops_the_file_before_any_row(first_line, reason):
     rejects = RejectedRows()
     reader = iter(CsvRowReader(io.BytesIO(first_line + b"\n2,Grace,900,0\n"), HEADER, rejects, parse_bill_row))
@@ -145,14 +165,19 @@ def test_resuming_at_an_offset_continues_where_a_row_ended():
     next(iterator)
     next(iterator)
     offset, line = first.offset, first.next_line
-    rest = list(CsvRowReader(io.BytesIO(data[offset:]), HEADER, rejects, parse_bill_row, start_offset=offset,
-                             start_line=line))
+    rest = list(
+        CsvRowReader(io.BytesIO(data[offset:]), HEADER, rejects, parse_bill_row, start_offset=offset, start_line=line)
+    )
     assert rest == [(5, {"InvoiceID": "3", "CustomerName": "c", "Balance": "1", "IsProcessed": "0"})]
 
 
 def test_event_record_keys_are_url_decoded():
-    record = {"s3": {"bucket": {"name": "b"}, "object": {"key": "bills-due/2026-11-23+day%2B1.csv",
-                                                         "eTag": "abc", "size": 10}}}
+    record = {
+        "s3": {
+            "bucket": {"name": "b"},
+            "object": {"key": "bills-due/2026-11-23+day%2B1.csv", "eTag": "abc", "size": 10},
+        }
+    }
     ref = object_from_record(record)
     assert (ref.bucket, ref.key, ref.etag) == ("b", "bills-due/2026-11-23 day+1.csv", "abc")
     assert report_key(ref.key) == "bills-due/2026-11-23 day+1.csv.rejected.jsonl"
@@ -191,7 +216,11 @@ def test_a_broken_connection_is_resumed_where_it_broke_and_stays_pinned():
     read = b"".join(iter(lambda: body.read(700), b""))
     assert read == data[100:]
     assert body.resumes == 2
-    assert [r.get("Range") for r in s3.requests] == ["bytes=100-", "bytes=3600-", "bytes=7100-"]  # 5 reads of 700, then a break
+    assert [r.get("Range") for r in s3.requests] == [
+        "bytes=100-",
+        "bytes=3600-",
+        "bytes=7100-",
+    ]  # 5 reads of 700, then a break
     assert all(r["IfMatch"] == '"abc"' for r in s3.requests)
 
 

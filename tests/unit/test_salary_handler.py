@@ -59,8 +59,10 @@ def aws(monkeypatch, function):
         dynamodb.create_table(
             TableName=TABLE,
             KeySchema=[{"AttributeName": "EmpID", "KeyType": "HASH"}, {"AttributeName": "EmpName", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "EmpID", "AttributeType": "N"},
-                                  {"AttributeName": "EmpName", "AttributeType": "S"}],
+            AttributeDefinitions=[
+                {"AttributeName": "EmpID", "AttributeType": "N"},
+                {"AttributeName": "EmpName", "AttributeType": "S"},
+            ],
             BillingMode="PAY_PER_REQUEST",
         )
         yield SimpleNamespace(s3=s3, table=boto3.resource("dynamodb").Table(TABLE))
@@ -78,8 +80,10 @@ def upload(aws, function):
         return deliver(key, etag, len(body))
 
     def deliver(key: str, etag: str, size: int) -> dict:
-        record = {"eventName": "ObjectCreated:Put",
-                  "s3": {"bucket": {"name": BUCKET}, "object": {"key": quote_plus(key), "eTag": etag, "size": size}}}
+        record = {
+            "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": BUCKET}, "object": {"key": quote_plus(key), "eTag": etag, "size": size}},
+        }
         [summary] = function.handler.handler({"Records": [record]}, FakeContext())
         return summary
 
@@ -159,14 +163,16 @@ def test_a_bom_crlf_and_a_url_encoded_key_with_spaces(aws, upload):
 
 
 def test_bad_rows_go_to_the_report_and_good_rows_still_count(aws, upload):
-    text = (HEADER_LINE + "1,Good One,6000.00\n"
-            "2,,6000.00\n"              # missing name
-            "3,Too,Many,Columns\n"       # wrong column count
-            "4,Not Money,six\n"          # non-numeric
-            "5,Negative,-1.00\n"         # negative
-            "6,Short\n"                  # missing a column
-            "1,Good One,6000.00\n"       # the same employee twice
-            "7,Good Two,5555.55\n")
+    text = (
+        HEADER_LINE + "1,Good One,6000.00\n"
+        "2,,6000.00\n"  # missing name
+        "3,Too,Many,Columns\n"  # wrong column count
+        "4,Not Money,six\n"  # non-numeric
+        "5,Negative,-1.00\n"  # negative
+        "6,Short\n"  # missing a column
+        "1,Good One,6000.00\n"  # the same employee twice
+        "7,Good Two,5555.55\n"
+    )
     summary = upload("salaries/2026-04.csv", text)
     assert (summary["rows_counted"], summary["rows_rejected"]) == (2, 6)
     entries = report(aws, "salaries/2026-04.csv")
@@ -222,7 +228,8 @@ def test_files_without_a_month_each_count_once_by_their_key(aws, upload):
     assert upload("salaries/2026-01.csv", HEADER_LINE + "1,Ada,1.00\n")["source"] == "2026-01"
     assert totals(aws)[(1, "Ada")] == Decimal("12101.00")
     assert read_object(aws, "processed/processed_salarydata-2.psv").decode() == (
-        "EmpID|EmpName|EmpSalary\n1|Ada|6100.00\n2|Bob|5555.50\n")
+        "EmpID|EmpName|EmpSalary\n1|Ada|6100.00\n2|Bob|5555.50\n"
+    )
 
 
 def test_sources_never_share_a_hash_key_with_each_other_or_with_an_employee(function):
@@ -249,8 +256,9 @@ def test_a_first_line_that_is_neither_header_nor_row_rejects_the_whole_file(aws,
     assert entry["line"] == 1 and "EmpSalary" in entry["reason"] and totals(aws) == {}
 
 
-@pytest.mark.parametrize("key", ["processed/salaries/processed_2026-01.psv", "salaries/2026-01.txt",
-                                 "salaries/2026-01.csv.rejected.jsonl"])
+@pytest.mark.parametrize(
+    "key", ["processed/salaries/processed_2026-01.psv", "salaries/2026-01.txt", "salaries/2026-01.csv.rejected.jsonl"]
+)
 def test_other_keys_are_ignored(aws, upload, key):
     assert upload(key, HEADER_LINE + "1,Ada,6000.00\n")["outcome"] == "ignored"
     assert totals(aws) == {}
@@ -277,17 +285,24 @@ def test_a_writer_that_read_a_stale_month_retries_instead_of_adding_twice(aws, u
     monkeypatch.setattr(function.ledger.time, "sleep", lambda seconds: None)
     rules = sys.modules["salary_rules"]
     Employee = rules.Employee
-    changed = ledger.replace(rules.Source("2026-09", "salaries/2026-09.csv"),
-                             {Employee(1, "Ada"): Decimal("6000.00"), Employee(2, "Bob"): Decimal("5000.00")})
+    changed = ledger.replace(
+        rules.Source("2026-09", "salaries/2026-09.csv"),
+        {Employee(1, "Ada"): Decimal("6000.00"), Employee(2, "Bob"): Decimal("5000.00")},
+    )
     assert changed == 1 and len(reads) == 2  # the stale plan was refused, the second one applied
     assert totals(aws) == {(1, "Ada"): Decimal("6000.00"), (2, "Bob"): Decimal("5000.00")}
 
 
-def test_every_line_of_a_salary_file_carries_its_bucket_and_key_and_its_rows_are_counted(upload, log_lines,
-                                                                                         metric_documents):
+def test_every_line_of_a_salary_file_carries_its_bucket_and_key_and_its_rows_are_counted(
+    upload, log_lines, metric_documents
+):
     upload("salaries/2026-03.csv", HEADER_LINE + "1,Ada,6000.00\n2,Bob,lots\n")
     [line] = log_lines()
     assert (line["message"], line["bucket"], line["key"], line["outcome"]) == (
-        "salary_file", BUCKET, "salaries/2026-03.csv", "processed")
+        "salary_file",
+        BUCKET,
+        "salaries/2026-03.csv",
+        "processed",
+    )
     [document] = metric_documents()
     assert (document["RowsIngested"], document["RowsRejected"]) == ([1.0], [1.0])

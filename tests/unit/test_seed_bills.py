@@ -87,8 +87,24 @@ def test_global_random_state_does_not_change_the_output(sampler):
 
 
 def test_cli_writes_the_file_into_the_output_folder(tmp_path, capsys):
-    assert main(["bills", "--rows", "20", "--seed", "7", "--date", "2026-11-23", "--start-id", "100",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "bills",
+                "--rows",
+                "20",
+                "--seed",
+                "7",
+                "--date",
+                "2026-11-23",
+                "--start-id",
+                "100",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     path = tmp_path / "bills-due" / "2026-11-23.csv"
     assert capsys.readouterr().out.strip() == str(path)
     rows = read_csv(path)

@@ -77,8 +77,26 @@ def test_cli_uploads_every_month_under_its_key(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="salary-files")
-    assert main(["salaries", "--employees", "3", "--months", "2", "--year", "2026", "--seed", "5",
-                 "--out", str(tmp_path), "--upload", "salary-files"]) == 0
+    assert (
+        main(
+            [
+                "salaries",
+                "--employees",
+                "3",
+                "--months",
+                "2",
+                "--year",
+                "2026",
+                "--seed",
+                "5",
+                "--out",
+                str(tmp_path),
+                "--upload",
+                "salary-files",
+            ]
+        )
+        == 0
+    )
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="salary-files")["Contents"]]
     assert keys == ["salaries/2026-01.csv", "salaries/2026-02.csv"]
     body = s3.get_object(Bucket="salary-files", Key="salaries/2026-01.csv")["Body"].read()

@@ -19,30 +19,49 @@ DEPLOYMENT = snapshot.Deployment(
     buckets={"bills": "unit-bills-due", "salary": "unit-salary-files"},
 )
 KEYS = {"balance": [("InvoiceID", "N")], "payments": [("PaymentId", "S")], "salary": [("EmpID", "N"), ("EmpName", "S")]}
-TRIGGER = {"LambdaFunctionConfigurations": [{
-    "Id": "ingest", "LambdaFunctionArn": f"arn:aws:lambda:{REGION}:123456789012:function:unit-ingest-bills",
-    "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".csv"}]}}}]}
+TRIGGER = {
+    "LambdaFunctionConfigurations": [
+        {
+            "Id": "ingest",
+            "LambdaFunctionArn": f"arn:aws:lambda:{REGION}:123456789012:function:unit-ingest-bills",
+            "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".csv"}]}},
+        }
+    ]
+}
 ENDPOINT = "moto"
 # Values that a conversion through floats or Python types would change.
-EXACT = {"InvoiceID": {"N": "7"}, "Balance": {"N": "10.50"}, "Big": {"N": "12345678901234567890.123456789012345678"},
-         "Raw": {"B": b"\x00\xffsnapshot"}, "Codes": {"BS": [b"\x01", b"\x02"]}, "Tags": {"SS": ["a", "b"]},
-         "Nested": {"M": {"list": {"L": [{"N": "0.001"}, {"NULL": True}, {"BOOL": False}]}, "s": {"S": "é"}}}}
+EXACT = {
+    "InvoiceID": {"N": "7"},
+    "Balance": {"N": "10.50"},
+    "Big": {"N": "12345678901234567890.123456789012345678"},
+    "Raw": {"B": b"\x00\xffsnapshot"},
+    "Codes": {"BS": [b"\x01", b"\x02"]},
+    "Tags": {"SS": ["a", "b"]},
+    "Nested": {"M": {"list": {"L": [{"N": "0.001"}, {"NULL": True}, {"BOOL": False}]}, "s": {"S": "é"}}},
+}
 
 
 @pytest.fixture
 def stores(monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # tests/conftest.py points it at the local stack
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": REGION}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
         for file, table in DEPLOYMENT.tables.items():
             dynamodb.create_table(
-                TableName=table, BillingMode="PAY_PER_REQUEST",
-                KeySchema=[{"AttributeName": name, "KeyType": kind}
-                           for (name, _), kind in zip(KEYS[file], ("HASH", "RANGE"))],
-                AttributeDefinitions=[{"AttributeName": name, "AttributeType": kind} for name, kind in KEYS[file]])
+                TableName=table,
+                BillingMode="PAY_PER_REQUEST",
+                KeySchema=[
+                    {"AttributeName": name, "KeyType": kind} for (name, _), kind in zip(KEYS[file], ("HASH", "RANGE"))
+                ],
+                AttributeDefinitions=[{"AttributeName": name, "AttributeType": kind} for name, kind in KEYS[file]],
+            )
         for bucket in DEPLOYMENT.buckets.values():
             s3.create_bucket(Bucket=bucket)
         s3.put_bucket_notification_configuration(Bucket=DEPLOYMENT.buckets["bills"], NotificationConfiguration=TRIGGER)
@@ -52,32 +71,54 @@ def stores(monkeypatch):
 def seed(dynamodb, s3) -> None:
     dynamodb.put_item(TableName=DEPLOYMENT.tables["balance"], Item=EXACT)
     for n in range(60):  # more than one BatchWriteItem
-        dynamodb.put_item(TableName=DEPLOYMENT.tables["balance"],
-                          Item={"InvoiceID": {"N": str(100 + n)}, "Balance": {"N": f"{n}.25"}})
-    dynamodb.put_item(TableName=DEPLOYMENT.tables["payments"], Item={"PaymentId": {"S": "p1"}, "Status": {"S": "notified"}})
-    dynamodb.put_item(TableName=DEPLOYMENT.tables["salary"],
-                      Item={"EmpID": {"N": "3"}, "EmpName": {"S": "Ada"}, "TotalSalary": {"N": "1000.00"}})
+        dynamodb.put_item(
+            TableName=DEPLOYMENT.tables["balance"], Item={"InvoiceID": {"N": str(100 + n)}, "Balance": {"N": f"{n}.25"}}
+        )
+    dynamodb.put_item(
+        TableName=DEPLOYMENT.tables["payments"], Item={"PaymentId": {"S": "p1"}, "Status": {"S": "notified"}}
+    )
+    dynamodb.put_item(
+        TableName=DEPLOYMENT.tables["salary"],
+        Item={"EmpID": {"N": "3"}, "EmpName": {"S": "Ada"}, "TotalSalary": {"N": "1000.00"}},
+    )
     bills, salary = DEPLOYMENT.buckets["bills"], DEPLOYMENT.buckets["salary"]
-    s3.put_object(Bucket=bills, Key="bills-due/day.csv", Body=b"InvoiceID,CustomerName,Balance,IsProcessed\n7,A,1,0\n",
-                  ContentType="text/csv", Metadata={"uploaded-by": "unit test"})
+    s3.put_object(
+        Bucket=bills,
+        Key="bills-due/day.csv",
+        Body=b"InvoiceID,CustomerName,Balance,IsProcessed\n7,A,1,0\n",
+        ContentType="text/csv",
+        Metadata={"uploaded-by": "unit test"},
+    )
     s3.put_object(Bucket=bills, Key="bills-due/day.csv.rejected.jsonl", Body=b"")
-    s3.put_object(Bucket=bills, Key="same content/elsewhere.csv", Body=b"InvoiceID,CustomerName,Balance,IsProcessed\n7,A,1,0\n")
+    s3.put_object(
+        Bucket=bills, Key="same content/elsewhere.csv", Body=b"InvoiceID,CustomerName,Balance,IsProcessed\n7,A,1,0\n"
+    )
     s3.put_object(Bucket=salary, Key="processed/big.psv", Body=bytes(range(256)) * 9000)  # > one 1 MiB chunk
 
 
 def everything(dynamodb, s3) -> dict:
     """Every item (typed, as DynamoDB returns it) and every object (content hash, type, metadata) of the stores."""
     existing = dynamodb.list_tables()["TableNames"]
-    tables = {file: sorted(snapshot.item_line(item) for page in dynamodb.get_paginator("scan").paginate(TableName=table)
-                           for item in page["Items"]) for file, table in DEPLOYMENT.tables.items() if table in existing}
+    tables = {
+        file: sorted(
+            snapshot.item_line(item)
+            for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+            for item in page["Items"]
+        )
+        for file, table in DEPLOYMENT.tables.items()
+        if table in existing
+    }
     buckets = {}
     for file, bucket in DEPLOYMENT.buckets.items():
         buckets[file] = {}
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for listed in page.get("Contents", []):
                 response = s3.get_object(Bucket=bucket, Key=listed["Key"])
-                buckets[file][listed["Key"]] = (hashlib.sha256(response["Body"].read()).hexdigest(),
-                                                response["ContentType"], response["Metadata"])
+                buckets[file][listed["Key"]] = (
+                    hashlib.sha256(response["Body"].read()).hexdigest(),
+                    response["ContentType"],
+                    response["Metadata"],
+                )
     return {"tables": tables, "buckets": buckets}
 
 
@@ -87,8 +128,13 @@ def change_everything(dynamodb, s3) -> None:
     dynamodb.delete_item(TableName=balance, Key={"InvoiceID": {"N": "100"}})
     dynamodb.put_item(TableName=balance, Item={**EXACT, "Balance": {"N": "0"}, "Raw": {"B": b"other"}})
     dynamodb.delete_item(TableName=DEPLOYMENT.tables["payments"], Key={"PaymentId": {"S": "p1"}})
-    s3.put_object(Bucket=bills, Key="bills-due/day.csv", Body=b"changed", ContentType="text/plain",
-                  Metadata={"uploaded-by": "someone else"})
+    s3.put_object(
+        Bucket=bills,
+        Key="bills-due/day.csv",
+        Body=b"changed",
+        ContentType="text/plain",
+        Metadata={"uploaded-by": "someone else"},
+    )
     s3.delete_object(Bucket=bills, Key="bills-due/day.csv.rejected.jsonl")
     s3.put_object(Bucket=bills, Key="bills-due/new.csv", Body=b"new")
 
@@ -98,7 +144,11 @@ def test_a_restore_puts_back_exactly_what_was_saved(stores, tmp_path):
     seed(dynamodb, s3)
     saved = everything(dynamodb, s3)
     manifest = snapshot.save(dynamodb, s3, DEPLOYMENT, tmp_path, "day-1", ENDPOINT)
-    assert {file: table["items"] for file, table in manifest["tables"].items()} == {"balance": 61, "payments": 1, "salary": 1}
+    assert {file: table["items"] for file, table in manifest["tables"].items()} == {
+        "balance": 61,
+        "payments": 1,
+        "salary": 1,
+    }
     assert {file: bucket["objects"] for file, bucket in manifest["buckets"].items()} == {"bills": 3, "salary": 1}
     assert manifest["deployment"]["name_prefix"] == "unit"
     assert len(list((tmp_path / "day-1" / "objects").iterdir())) == 3  # the two equal files are stored once
@@ -167,7 +217,7 @@ class ThrottledDynamoDB:
 
     def batch_write_item(self, RequestItems):
         self.calls += 1
-        (table, requests), = RequestItems.items()
+        ((table, requests),) = RequestItems.items()
         last = json.dumps(requests[-1], sort_keys=True)
         if last not in self.refused:
             self.refused.add(last)
@@ -197,14 +247,17 @@ def test_writes_that_stay_unprocessed_fail_by_name(monkeypatch):
         snapshot.batch_write(NeverWrites(), "t", [{"PutRequest": {"Item": {}}}], snapshot.progress("t", "item"))
 
 
-@pytest.mark.parametrize("case, message", [
-    ("unknown", "no snapshot named unknown"),
-    ("other prefix", "deployment named 'unit'"),
-    ("not deployed", "make deploy"),
-    ("damaged", "is damaged"),
-    ("damaged index", "is damaged"),
-    ("other key", "cannot be restored"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("unknown", "no snapshot named unknown"),
+        ("other prefix", "deployment named 'unit'"),
+        ("not deployed", "make deploy"),
+        ("damaged", "is damaged"),
+        ("damaged index", "is damaged"),
+        ("other key", "cannot be restored"),
+    ],
+)
 def test_bad_input_says_what_to_do_and_changes_nothing(stores, tmp_path, case, message):
     dynamodb, s3 = stores
     seed(dynamodb, s3)
@@ -256,9 +309,15 @@ def test_a_failed_save_leaves_no_snapshot(stores, tmp_path, monkeypatch):
 @pytest.mark.parametrize("name", ["", "../elsewhere", ".hidden", "a b"])
 def test_a_missing_or_unusable_name_is_refused(stores, tmp_path, monkeypatch, capsys, name):
     outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"name_prefix": "unit", **{output: DEPLOYMENT.tables[file]
-                                                               for file, output in snapshot.TABLES.items()},
-                                   **{output: DEPLOYMENT.buckets[file] for file, output in snapshot.BUCKETS.items()}}))
+    outputs.write_text(
+        json.dumps(
+            {
+                "name_prefix": "unit",
+                **{output: DEPLOYMENT.tables[file] for file, output in snapshot.TABLES.items()},
+                **{output: DEPLOYMENT.buckets[file] for file, output in snapshot.BUCKETS.items()},
+            }
+        )
+    )
     monkeypatch.setattr(snapshot, "OUTPUTS", outputs)
     assert snapshot.main(["save", name, "--dir", str(tmp_path / "snapshots")]) == 1
     assert ("NAME=<name>" if not name else "is not a snapshot name") in capsys.readouterr().err

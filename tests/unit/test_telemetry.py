@@ -37,9 +37,16 @@ def test_an_invocation_that_counts_nothing_prints_no_warning():
         "assert handler.handler(event, FakeContext())['statusCode'] == 400\n"
     )
     run = subprocess.run(
-        [sys.executable, "-W", "error::UserWarning", "-c", script], capture_output=True, text=True, timeout=60,
-        cwd=REPO, env={"PATH": "/usr/bin:/bin", "POWERTOOLS_TRACE_DISABLED": "true",
-                       "PYTHONPATH": f"{REPO / 'functions' / 'payment_status'}:{REPO / 'lib'}:{REPO}"},
+        [sys.executable, "-W", "error::UserWarning", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "PYTHONPATH": f"{REPO / 'functions' / 'payment_status'}:{REPO / 'lib'}:{REPO}",
+        },
     )
     assert run.returncode == 0, run.stderr
     assert "Warning" not in run.stderr and '"_aws"' not in run.stdout
@@ -47,11 +54,18 @@ def test_an_invocation_that_counts_nothing_prints_no_warning():
 
 def traced_modules(trace_disabled: str) -> str:
     """Which X-Ray modules a fresh interpreter has loaded after importing telemetry, and whether it has a tracer."""
-    script = ("import sys\nfrom payproc import telemetry\n"
-              "print(telemetry.tracer is not None, 'aws_xray_sdk' in sys.modules)\n")
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO,
-                         env={"PATH": "/usr/bin:/bin", "POWERTOOLS_TRACE_DISABLED": trace_disabled,
-                              "PYTHONPATH": f"{REPO / 'lib'}"})
+    script = (
+        "import sys\nfrom payproc import telemetry\n"
+        "print(telemetry.tracer is not None, 'aws_xray_sdk' in sys.modules)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "POWERTOOLS_TRACE_DISABLED": trace_disabled, "PYTHONPATH": f"{REPO / 'lib'}"},
+    )
     assert run.returncode == 0, run.stderr
     return run.stdout.strip()
 

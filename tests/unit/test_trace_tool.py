@@ -24,10 +24,21 @@ def history(kind: str, details_key: str | None = None, **details) -> dict:
 
 
 def test_each_state_entered_is_named_with_its_kind():
-    assert trace.history_text(history("TaskStateEntered", "stateEnteredEventDetails", name="ProcessPayment",
-                                      input='{"email": "a@example.com"}')) == "ProcessPayment (Task)"
-    assert trace.history_text(history("MapStateEntered", "stateEnteredEventDetails",
-                                      name="SendAlerts")) == "SendAlerts (Map)"
+    assert (
+        trace.history_text(
+            history(
+                "TaskStateEntered",
+                "stateEnteredEventDetails",
+                name="ProcessPayment",
+                input='{"email": "a@example.com"}',
+            )
+        )
+        == "ProcessPayment (Task)"
+    )
+    assert (
+        trace.history_text(history("MapStateEntered", "stateEnteredEventDetails", name="SendAlerts"))
+        == "SendAlerts (Map)"
+    )
 
 
 def test_the_execution_start_and_end_are_kept_without_their_input_or_output():
@@ -37,68 +48,126 @@ def test_the_execution_start_and_end_are_kept_without_their_input_or_output():
 
 
 def test_a_failure_says_its_error_and_the_lambda_error_message_of_its_cause():
-    cause = json.dumps({"errorMessage": "invoice 7 is already paid", "errorType": "PaymentRejected",
-                        "stackTrace": ["  File handler.py"]})
+    cause = json.dumps(
+        {
+            "errorMessage": "invoice 7 is already paid",
+            "errorType": "PaymentRejected",
+            "stackTrace": ["  File handler.py"],
+        }
+    )
     failed = history("LambdaFunctionFailed", "lambdaFunctionFailedEventDetails", error="PaymentRejected", cause=cause)
     assert trace.history_text(failed) == "LambdaFunctionFailed PaymentRejected: invoice 7 is already paid"
-    ended = history("ExecutionFailed", "executionFailedEventDetails", error="PaymentFailed",
-                    cause="the payment was not committed; its status says why")
-    assert trace.history_text(ended) == ("ExecutionFailed PaymentFailed: the payment was not committed; its status "
-                                         "says why")
+    ended = history(
+        "ExecutionFailed",
+        "executionFailedEventDetails",
+        error="PaymentFailed",
+        cause="the payment was not committed; its status says why",
+    )
+    assert trace.history_text(ended) == (
+        "ExecutionFailed PaymentFailed: the payment was not committed; its status says why"
+    )
 
 
 def test_the_steps_between_are_left_out():
-    for kind in ("LambdaFunctionScheduled", "LambdaFunctionStarted", "LambdaFunctionSucceeded", "TaskStateExited",
-                 "WaitStateExited"):
+    for kind in (
+        "LambdaFunctionScheduled",
+        "LambdaFunctionStarted",
+        "LambdaFunctionSucceeded",
+        "TaskStateExited",
+        "WaitStateExited",
+    ):
         assert trace.history_text(history(kind)) is None
 
 
 def test_only_the_lines_that_carry_the_payment_id_as_theirs_are_its_story():
     mine, other = "3f2a9c", "03f2a9c9"
     ms = int(AT.timestamp() * 1000)
-    stored = {"/aws/lambda/p-send-text": [
-        event("a", ms, json.dumps({"level": "INFO", "message": "text_sent", "PaymentId": mine,
-                                      "timestamp": "2026-11-30 01:02:05,000+0000"})),
-        event("b", ms, json.dumps({"level": "INFO", "message": "text_sent", "PaymentId": other})),
-        event("c", ms, f"a plain line naming {mine}"),
-        event("d", ms, json.dumps({"level": "INFO", "message": f"names {mine} but is not about it"})),
-        event("f", ms - 1, json.dumps({"level": "INFO", "message": "text_sent", "PaymentId": mine})),  # before start
-    ], "/aws/lambda/p-start-payment": [
-        event("e", ms, json.dumps({"level": "INFO", "message": "payment_accepted", "PaymentId": mine,
-                                      "timestamp": "2026-11-30 01:02:04,000+0000"})),
-    ]}
-    groups = {"send_text": "/aws/lambda/p-send-text", "start_payment": "/aws/lambda/p-start-payment",
-              "get_balance": "/aws/lambda/p-get-balance"}  # never invoked: no group yet
+    stored = {
+        "/aws/lambda/p-send-text": [
+            event(
+                "a",
+                ms,
+                json.dumps(
+                    {
+                        "level": "INFO",
+                        "message": "text_sent",
+                        "PaymentId": mine,
+                        "timestamp": "2026-11-30 01:02:05,000+0000",
+                    }
+                ),
+            ),
+            event("b", ms, json.dumps({"level": "INFO", "message": "text_sent", "PaymentId": other})),
+            event("c", ms, f"a plain line naming {mine}"),
+            event("d", ms, json.dumps({"level": "INFO", "message": f"names {mine} but is not about it"})),
+            event(
+                "f", ms - 1, json.dumps({"level": "INFO", "message": "text_sent", "PaymentId": mine})
+            ),  # before start
+        ],
+        "/aws/lambda/p-start-payment": [
+            event(
+                "e",
+                ms,
+                json.dumps(
+                    {
+                        "level": "INFO",
+                        "message": "payment_accepted",
+                        "PaymentId": mine,
+                        "timestamp": "2026-11-30 01:02:04,000+0000",
+                    }
+                ),
+            ),
+        ],
+    }
+    groups = {
+        "send_text": "/aws/lambda/p-send-text",
+        "start_payment": "/aws/lambda/p-start-payment",
+        "get_balance": "/aws/lambda/p-get-balance",
+    }  # never invoked: no group yet
     lines = trace.lines_with(FakeLogs(stored), groups, AT, mine, {"PaymentId": mine})
     assert sorted((line.source, line.text) for line in lines) == [
-        ("send_text", f"INFO text_sent PaymentId={mine}"), ("start_payment", f"INFO payment_accepted PaymentId={mine}")]
+        ("send_text", f"INFO text_sent PaymentId={mine}"),
+        ("start_payment", f"INFO payment_accepted PaymentId={mine}"),
+    ]
 
 
 def test_a_key_holding_a_quote_is_found_although_cloudwatch_cannot_filter_on_it():
     key = 'bills-due/"final" day.csv'
     line = json.dumps({"level": "INFO", "message": "ingest_summary", "bucket": "b", "key": key}, ensure_ascii=False)
     stored = {"/aws/lambda/p-ingest-bills": [event("a", int(AT.timestamp() * 1000), line)]}
-    lines = trace.lines_with(FakeLogs(stored), {"ingest_bills": "/aws/lambda/p-ingest-bills"}, AT, key,
-                             {"bucket": "b", "key": key})
+    lines = trace.lines_with(
+        FakeLogs(stored), {"ingest_bills": "/aws/lambda/p-ingest-bills"}, AT, key, {"bucket": "b", "key": key}
+    )
     assert [line.text for line in lines] == ['INFO ingest_summary bucket=b key="bills-due/\\"final\\" day.csv"']
 
 
 def test_the_record_says_its_status_and_when_it_reached_each_step():
-    item = {"Status": "notified", "CreatedAt": "2026-11-30T01:02:03Z", "PaidAt": "2026-11-30T01:02:09Z",
-            "NotifiedAt": "2026-11-30T01:02:10Z"}
-    assert trace.record_text(item) == ("status notified; created 2026-11-30T01:02:03Z, paid 2026-11-30T01:02:09Z, "
-                                       "notified 2026-11-30T01:02:10Z")
-    failed = {"Status": "failed", "Reason": "PaymentRejected: invoice 7 is already paid",
-              "CreatedAt": "2026-11-30T01:02:03Z", "FailedAt": "2026-11-30T01:02:09Z"}
-    assert trace.record_text(failed) == ("status failed (PaymentRejected: invoice 7 is already paid); "
-                                         "created 2026-11-30T01:02:03Z, failed 2026-11-30T01:02:09Z")
+    item = {
+        "Status": "notified",
+        "CreatedAt": "2026-11-30T01:02:03Z",
+        "PaidAt": "2026-11-30T01:02:09Z",
+        "NotifiedAt": "2026-11-30T01:02:10Z",
+    }
+    assert trace.record_text(item) == (
+        "status notified; created 2026-11-30T01:02:03Z, paid 2026-11-30T01:02:09Z, notified 2026-11-30T01:02:10Z"
+    )
+    failed = {
+        "Status": "failed",
+        "Reason": "PaymentRejected: invoice 7 is already paid",
+        "CreatedAt": "2026-11-30T01:02:03Z",
+        "FailedAt": "2026-11-30T01:02:09Z",
+    }
+    assert trace.record_text(failed) == (
+        "status failed (PaymentRejected: invoice 7 is already paid); "
+        "created 2026-11-30T01:02:03Z, failed 2026-11-30T01:02:09Z"
+    )
 
 
 def test_the_alerts_say_each_channels_state_its_error_and_what_the_outbox_holds():
     item = {"Notifications": {"text": "failed", "email": "sent"}, "NotificationErrors": {"text": "SNS: throttled"}}
     assert trace.alerts_text(item, {}) == "email sent; text failed (SNS: throttled)"
     assert trace.alerts_text(item, {"email": ["to a@example.com at 2026-11-30T01:02:10"], "text": []}) == (
-        "email sent [outbox: to a@example.com at 2026-11-30T01:02:10]; text failed (SNS: throttled) [outbox: nothing]")
+        "email sent [outbox: to a@example.com at 2026-11-30T01:02:10]; text failed (SNS: throttled) [outbox: nothing]"
+    )
     assert trace.alerts_text({"Notifications": {}}, {}) == "none chosen"
 
 

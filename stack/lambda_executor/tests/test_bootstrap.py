@@ -28,12 +28,22 @@ class Child:
         (tmp_path / "handler.py").write_text(textwrap.dedent(source))
         self.log = tmp_path / "out.log"
         self.channel, theirs = socket.socketpair()
-        env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path), "_HANDLER": handler,
-               "AWS_LAMBDA_FUNCTION_NAME": "fn", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256"}
+        env = {
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(tmp_path),
+            "_HANDLER": handler,
+            "AWS_LAMBDA_FUNCTION_NAME": "fn",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        }
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-u", "-s", BOOTSTRAP, str(theirs.fileno()), str(os.getpid())],
-                env=env, cwd=tmp_path, stdout=log, stderr=log, pass_fds=(theirs.fileno(),))
+                env=env,
+                cwd=tmp_path,
+                stdout=log,
+                stderr=log,
+                pass_fds=(theirs.fileno(),),
+            )
         theirs.close()
         self.reader = self.channel.makefile("rb")
         self.channel.settimeout(10)
@@ -43,8 +53,13 @@ class Child:
         return json.loads(line) if line else None
 
     def invoke(self, event: object, request_id: str = "req-1") -> tuple[bool, object]:
-        request = {"id": request_id, "arn": "arn:aws:lambda:us-east-1:000000000000:function:fn",
-                   "payload": json.dumps(event), "trace": "Root=1-abc", "deadline_ms": time.time() * 1000 + 3000}
+        request = {
+            "id": request_id,
+            "arn": "arn:aws:lambda:us-east-1:000000000000:function:fn",
+            "payload": json.dumps(event),
+            "trace": "Root=1-abc",
+            "deadline_ms": time.time() * 1000 + 3000,
+        }
         self.channel.sendall(json.dumps(request).encode() + b"\n")
         reply = self.receive()
         return reply["ok"], json.loads(reply["body"])

@@ -106,8 +106,12 @@ def invoke(handler: Handler, request: dict[str, Any]) -> tuple[bool, str]:
     try:
         return True, json.dumps(result, cls=_Encoder)
     except (TypeError, ValueError) as exc:
-        body = {"errorMessage": f"Unable to marshal response: {exc}", "errorType": "Runtime.MarshalError",
-                "requestId": request["id"], "stackTrace": []}
+        body = {
+            "errorMessage": f"Unable to marshal response: {exc}",
+            "errorType": "Runtime.MarshalError",
+            "requestId": request["id"],
+            "stackTrace": [],
+        }
         return False, json.dumps(body)
 
 
@@ -140,8 +144,10 @@ def attach_debugger(debugpy_dir: str, port: int) -> bool:
         debugpy.listen(("127.0.0.1", port))
     except RuntimeError as exc:  # how debugpy reports a taken port
         sys.path.remove(debugpy_dir)
-        print(f"[debugger] cannot listen on 127.0.0.1:{port} ({exc}): this environment runs without the debugger",
-              file=sys.stderr)
+        print(
+            f"[debugger] cannot listen on 127.0.0.1:{port} ({exc}): this environment runs without the debugger",
+            file=sys.stderr,
+        )
         return False
     print(f"[debugger] waiting for a debugpy client on 127.0.0.1:{port}", file=sys.stderr)
     debugpy.wait_for_client()

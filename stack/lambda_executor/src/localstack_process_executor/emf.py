@@ -45,8 +45,15 @@ def metric_data(output: str) -> dict[str, list[dict[str, Any]]]:
                     values = value if isinstance(value, list) else [value]
                     numbers = [float(v) for v in values if isinstance(v, (int, float))]
                     if numbers:
-                        data.append({"MetricName": metric["Name"], "Dimensions": dimensions, "Timestamp": timestamp,
-                                     "Values": numbers, "Unit": metric.get("Unit", "None")})
+                        data.append(
+                            {
+                                "MetricName": metric["Name"],
+                                "Dimensions": dimensions,
+                                "Timestamp": timestamp,
+                                "Values": numbers,
+                                "Unit": metric.get("Unit", "None"),
+                            }
+                        )
     return {namespace: data for namespace, data in by_namespace.items() if data}
 
 
@@ -55,6 +62,6 @@ def publish(cloudwatch: Any, output: str) -> int:
     sent = 0
     for namespace, data in metric_data(output).items():
         for start in range(0, len(data), PUT_METRIC_DATA_LIMIT):
-            cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start:start + PUT_METRIC_DATA_LIMIT])
+            cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + PUT_METRIC_DATA_LIMIT])
         sent += len(data)
     return sent

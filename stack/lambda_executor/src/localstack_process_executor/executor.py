@@ -85,8 +85,12 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def start(self, env_vars: dict[str, Any]) -> None:
         config_ = self.function_version.config
         if not config_.runtime or not config_.code:
-            raise StatusErrorException("no runtime", _error("Runtime.InvalidEntrypoint",
-                                       "The process executor runs zip functions only (use the docker stack)."))
+            raise StatusErrorException(
+                "no runtime",
+                _error(
+                    "Runtime.InvalidEntrypoint", "The process executor runs zip functions only (use the docker stack)."
+                ),
+            )
         code = str(config_.code.get_unzipped_code_location())
         try:  # chosen per environment: a runtime installed while the stack runs serves the next cold start
             choice = runtimes.choose(config_.runtime)
@@ -100,10 +104,14 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         paths = [code] + [str(p) for d in layer_dirs for p in (d / f"lib/python{version}/site-packages", d)]
         # A fresh environment, not LocalStack's: nothing of its venv (PYTHONPATH, VIRTUAL_ENV...) leaks in.
         # AWS_ENDPOINT_URL comes with env_vars: LocalStack builds it from get_endpoint_from_executor() (loopback).
-        self._env = {"PATH": f"{self._interpreter.parent}:/usr/local/bin:/usr/bin:/bin",
-                     "LANG": "C.UTF-8", **{k: str(v) for k, v in env_vars.items()},
-                     "LAMBDA_TASK_ROOT": code, "PYTHONPATH": os.pathsep.join(paths),
-                     "AWS_EXECUTION_ENV": f"AWS_Lambda_{actual}"}
+        self._env = {
+            "PATH": f"{self._interpreter.parent}:/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            **{k: str(v) for k, v in env_vars.items()},
+            "LAMBDA_TASK_ROOT": code,
+            "PYTHONPATH": os.pathsep.join(paths),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{actual}",
+        }
         if config_.code.is_hot_reloading():
             # No bytecode beside code that changes: CPython trusts a .pyc whose source has the same size and the same
             # modification second, so an edit of the same size saved within a second of a compile would run the old
@@ -129,12 +137,26 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         debug_arguments = self._debugger_arguments()
         # Frozen standard-library modules would make debugpy miss breakpoints there (and warn in every function log).
         debug_options = ["-X", "frozen_modules=off"] if debug_arguments else []
-        command = [str(self._interpreter), "-u", "-s", *debug_options, BOOTSTRAP, str(child.fileno()), str(os.getpid()),
-                   *debug_arguments]
+        command = [
+            str(self._interpreter),
+            "-u",
+            "-s",
+            *debug_options,
+            BOOTSTRAP,
+            str(child.fileno()),
+            str(os.getpid()),
+            *debug_arguments,
+        ]
         try:
             self._process = _SPAWNER.submit(
-                subprocess.Popen, command, env=self._env, cwd=self._env["LAMBDA_TASK_ROOT"],
-                stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, pass_fds=(child.fileno(),),
+                subprocess.Popen,
+                command,
+                env=self._env,
+                cwd=self._env["LAMBDA_TASK_ROOT"],
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=self._log,
+                pass_fds=(child.fileno(),),
                 start_new_session=True,  # its own process group: stop() kills whatever the handler started too
             ).result()
         finally:
@@ -145,13 +167,18 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         if not hello or "error" in hello:  # init failed: as on AWS, the invoke returns it and the next one retries
             code = self._kill()
             body = json.dumps(hello["error"]).encode() if hello else self._exit_error("", code or 0)
-            LOG.warning("Lambda %s failed to start: %s\n%s", self.function_version.qualified_arn, body,
-                        self._take_logs())
+            LOG.warning(
+                "Lambda %s failed to start: %s\n%s", self.function_version.qualified_arn, body, self._take_logs()
+            )
             raise StatusErrorException("Environment startup failed", body)
         self._debugger_port = debugger.port() if hello.get("debugger") else None
         if debug_arguments and not self._debugger_port:
-            LOG.warning("Lambda %s: 127.0.0.1:%d is taken (another environment of it holds the debugger): this "
-                        "environment runs without the debugger", self.function_version.qualified_arn, debugger.port())
+            LOG.warning(
+                "Lambda %s: 127.0.0.1:%d is taken (another environment of it holds the debugger): this "
+                "environment runs without the debugger",
+                self.function_version.qualified_arn,
+                debugger.port(),
+            )
 
     def _debugger_arguments(self) -> list[str]:
         """bootstrap.py's debugpy folder and port when this function is the one to debug (DEBUG_FUNCTION)."""
@@ -159,11 +186,17 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             return []
         folder = debugger.debugpy_dir(self._interpreter)
         if not folder.is_dir():
-            LOG.error("Lambda %s cannot wait for a debugger: no debugpy in %s (run `make setup`)",
-                      self.function_version.qualified_arn, folder)
+            LOG.error(
+                "Lambda %s cannot wait for a debugger: no debugpy in %s (run `make setup`)",
+                self.function_version.qualified_arn,
+                folder,
+            )
             return []
-        LOG.warning("Lambda %s waits for a debugpy client on 127.0.0.1:%d before it starts (DEBUG_FUNCTION)",
-                    self.function_version.qualified_arn, debugger.port())
+        LOG.warning(
+            "Lambda %s waits for a debugpy client on 127.0.0.1:%d before it starts (DEBUG_FUNCTION)",
+            self.function_version.qualified_arn,
+            debugger.port(),
+        )
         return [str(folder), str(debugger.port())]
 
     def stop(self) -> None:
@@ -205,8 +238,15 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         request_id, timeout = payload["invoke-id"], self.function_version.config.timeout
         started = time.monotonic()
         try:
-            self._send({"id": request_id, "arn": payload["invoked-function-arn"], "payload": payload["payload"],
-                        "trace": payload.get("trace-id"), "deadline_ms": time.time() * 1000 + timeout * 1000})
+            self._send(
+                {
+                    "id": request_id,
+                    "arn": payload["invoked-function-arn"],
+                    "payload": payload["payload"],
+                    "trace": payload.get("trace-id"),
+                    "deadline_ms": time.time() * 1000 + timeout * 1000,
+                }
+            )
             self._channel.settimeout(timeout)
             if self._debugger_port:
                 self._await_reply_while_debugged(timeout)
@@ -246,8 +286,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             if "debugpy" not in command or "--for-server" not in command or f"--port {port} " not in command + " ":
                 continue
             try:
-                return any(connection.status == psutil.CONN_ESTABLISHED and connection.laddr.port == port
-                           for connection in process.net_connections(kind="tcp"))
+                return any(
+                    connection.status == psutil.CONN_ESTABLISHED and connection.laddr.port == port
+                    for connection in process.net_connections(kind="tcp")
+                )
             except psutil.Error:  # gone meanwhile
                 return False
         return False
@@ -255,8 +297,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def _result(self, request_id: str, body: bytes, is_error: bool, logs: str, started: float) -> InvocationResult:
         # The START/END/REPORT lines AWS writes around each invoke's output in CloudWatch Logs.
         ms = (time.monotonic() - started) * 1000
-        report = (f"REPORT RequestId: {request_id}\tDuration: {ms:.2f} ms\tBilled Duration: {math.ceil(ms)} ms\t"
-                  f"Memory Size: {self.function_version.config.memory_size} MB\n")
+        report = (
+            f"REPORT RequestId: {request_id}\tDuration: {ms:.2f} ms\tBilled Duration: {math.ceil(ms)} ms\t"
+            f"Memory Size: {self.function_version.config.memory_size} MB\n"
+        )
         start = f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}\n"
         self._publish_metrics(logs)
         return InvocationResult(request_id, body, is_error, f"{start}{logs}END RequestId: {request_id}\n{report}")

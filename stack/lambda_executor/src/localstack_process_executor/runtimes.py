@@ -33,10 +33,12 @@ class Choice:
             return None
         if not self.fallback:
             return f"declares {self.declared} and runs on {self.runtime} (PROCESS_EXECUTOR_RUNTIME_ALIASES)"
-        return (f"declares {self.declared}, which has no runtime venv here ({interpreter(self.declared)}), "
-                f"so it runs on {self.runtime}, the nearest newer one installed. Install Python "
-                f"{self.declared.removeprefix('python')} and run `make setup` to run it on its own, or set "
-                f"{STRICT_VARIABLE}=1 to make this an error.")
+        return (
+            f"declares {self.declared}, which has no runtime venv here ({interpreter(self.declared)}), "
+            f"so it runs on {self.runtime}, the nearest newer one installed. Install Python "
+            f"{self.declared.removeprefix('python')} and run `make setup` to run it on its own, or set "
+            f"{STRICT_VARIABLE}=1 to make this an error."
+        )
 
 
 def runtimes_dir() -> Path:
@@ -85,7 +87,8 @@ def choose(declared: str) -> Choice:
     """The runtime that runs a function declaring `declared`; RuntimeUnavailable when none can."""
     if not python_version(declared):
         raise RuntimeUnavailable(
-            f"The process executor runs Python functions only, not {declared} (use the docker stack).")
+            f"The process executor runs Python functions only, not {declared} (use the docker stack)."
+        )
     if target := aliases().get(declared):  # an alias is taken as said: no fallback from its target
         if not interpreter(target).exists():
             raise RuntimeUnavailable(missing_message(target, f"the alias {declared}={target} names it"))

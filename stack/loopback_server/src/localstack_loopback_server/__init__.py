@@ -38,8 +38,10 @@ class LoopbackTwistedServer(TwistedRuntimeServer):
             return site
 
         # The only changes to LocalStack's register(): the endpoints' host, and the site's idle timeout.
-        with (mock.patch.object(localstack_twisted.endpoints, "TCP4ServerEndpoint", bound_endpoint),
-              mock.patch.object(localstack_twisted, "TwistedGateway", site_without_idle_timeout)):
+        with (
+            mock.patch.object(localstack_twisted.endpoints, "TCP4ServerEndpoint", bound_endpoint),
+            mock.patch.object(localstack_twisted, "TwistedGateway", site_without_idle_timeout),
+        ):
             super().register(gateway, listen, ssl_creds)
 
 
