@@ -21,14 +21,15 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-OUTPUTS = Path(__file__).resolve().parent.parent / "build" / "outputs.json"
+from ops import outputs
+
+OUTPUTS = outputs.LOCAL
 # A redrive waits for the function itself: the longest function timeout (300 s) and a margin.
 INVOKE_CONFIG = Config(read_timeout=330, retries={"total_max_attempts": 1})
 REDRIVE_HIDE_S = 900  # a record being replayed stays invisible to a second redrive running meanwhile
@@ -93,7 +94,7 @@ def queue_url(given: str | None) -> str:
     if given:
         return given
     try:
-        return json.loads(OUTPUTS.read_text())["ingest_failures_queue_url"]
+        return outputs.load(OUTPUTS)["ingest_failures_queue_url"]
     except (OSError, ValueError, KeyError):
         sys.exit(
             f"no --queue-url and no ingest_failures_queue_url in {OUTPUTS}: deploy first (make deploy), "

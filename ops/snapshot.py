@@ -34,7 +34,6 @@ import datetime
 import hashlib
 import itertools
 import json
-import os
 import re
 import shutil
 import sys
@@ -48,8 +47,10 @@ import boto3
 from botocore.exceptions import ClientError, EndpointConnectionError
 from tqdm import tqdm
 
+from ops import outputs
+
 REPO = Path(__file__).resolve().parent.parent
-OUTPUTS = Path(os.environ.get("DEPLOY_OUTPUTS") or REPO / "build" / "outputs.json")
+OUTPUTS = outputs.LOCAL
 SNAPSHOTS = REPO / "snapshots"
 FORMAT = 1
 TABLES = {"balance": "balance_table", "payments": "payments_table", "salary": "salary_table"}  # file: output
@@ -78,16 +79,16 @@ class Deployment:
 
 def read_deployment(outputs_path: Path) -> Deployment:
     try:
-        outputs = json.loads(outputs_path.read_text())
+        deployed = outputs.load(outputs_path)
     except (OSError, ValueError):
         raise SnapshotError(f"no deployment outputs in {outputs_path}: deploy first (make deploy)") from None
-    missing = [name for name in ["name_prefix", *TABLES.values(), *BUCKETS.values()] if name not in outputs]
+    missing = [name for name in ["name_prefix", *TABLES.values(), *BUCKETS.values()] if name not in deployed]
     if missing:
         raise SnapshotError(f"{outputs_path} lacks {', '.join(missing)}: deploy again (make deploy)")
     return Deployment(
-        outputs["name_prefix"],
-        {file: outputs[name] for file, name in TABLES.items()},
-        {file: outputs[name] for file, name in BUCKETS.items()},
+        deployed["name_prefix"],
+        {file: deployed[name] for file, name in TABLES.items()},
+        {file: deployed[name] for file, name in BUCKETS.items()},
     )
 
 
