@@ -9,15 +9,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from decimal import Decimal
 
 import boto3
 import pytest
 
-from tests.support import ENDPOINT, REPO, Api, unique_invoice_id
+from tests.support import DEPLOY, ENDPOINT, REPO, STACKCTL, Api, stack_is_up, unique_invoice_id
 
-STACKCTL = [sys.executable, str(REPO / "stack" / "stackctl.py")]
 
 # Every client in the tests talks to the local stack, never to AWS.
 os.environ.update(
@@ -68,10 +66,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(path))
 
 
-def stack_is_up() -> bool:
-    return subprocess.run([*STACKCTL, "status"], capture_output=True).returncode == 0
-
-
 @pytest.fixture(scope="session")
 def stack_endpoint():
     """The endpoint of a running stack; started for this run (and stopped after it) if it was not up."""
@@ -94,7 +88,7 @@ def deployment(stack_endpoint) -> dict:
     """The Terraform outputs of the topology applied to the stack (applied once per run; a no-op when current;
     tests/run.py applies it once before its parallel workers start)."""
     if not os.environ.get("PAYPROC_DEPLOYED"):
-        subprocess.run([sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"], check=True)
+        subprocess.run(DEPLOY, check=True)
     return json.loads((REPO / "build" / "outputs.json").read_text())
 
 

@@ -19,10 +19,8 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.support import REPO
+from tests.support import DEPLOY, REPO, STACKCTL, stack_is_up
 
-STACKCTL = [sys.executable, str(REPO / "stack" / "stackctl.py")]
-DEPLOY = [sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"]
 UNIT_SUITES = ["tests/unit", "stack/lambda_executor/tests"]  # no stack needed
 STACK_SUITES = [
     "tests/stack",
@@ -41,10 +39,6 @@ def pytest(*args: str, env: dict[str, str]) -> tuple[int, float]:
     started = time.monotonic()
     code = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=REPO, env=env).returncode
     return code, time.monotonic() - started
-
-
-def stack_is_up() -> bool:
-    return subprocess.run([*STACKCTL, "status"], capture_output=True).returncode == 0
 
 
 def start_and_deploy(started_here: bool) -> None:

@@ -171,10 +171,18 @@ def change_bill(aws, deployment, invoice_id: int, **values) -> None:
     )
 
 
+STACKCTL = [sys.executable, str(REPO / "stack" / "stackctl.py")]  # make up / down / status
+DEPLOY = [sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"]  # make deploy
+
+
+def stack_is_up() -> bool:
+    return subprocess.run([*STACKCTL, "status"], capture_output=True).returncode == 0
+
+
 def deploy_with(**variables: str) -> None:
     """`make deploy` of terraform/ with these environment variables (e.g. TF_VAR_*); none: the defaults again."""
     result = subprocess.run(
-        [sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"],
+        DEPLOY,
         env={**os.environ, **variables},
         capture_output=True,
         text=True,

@@ -27,6 +27,21 @@ SENDER = "billing@example.com"
 CARD_FINGERPRINT_KEY_PARAMETER = "/test/card-fingerprint-key"
 ORIGIN = "http://localhost:8080"
 
+CARD = "4111111111111111"
+# What the original tutorial's page posts: every field as its inputs hold it (strings), WaitSeconds 10, no
+# Idempotency-Key.
+TUTORIAL_PAGE_BODY = {
+    "InvoiceID": "17",
+    "BillersName": "Ada Lovelace",
+    "BillingAmount": "125.50",
+    "CardNumber": CARD,
+    "ExpiryDate": "12/39",
+    "EmailId": "ada@example.com",
+    "PhnNumber": "+15551234567",
+    "Choices": "email",
+    "WaitSeconds": 10,
+}
+
 
 def load_handler(function: str) -> ModuleType:
     """Import functions/<function>/handler.py as module handler_<function> (fresh each call)."""

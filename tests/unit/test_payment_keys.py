@@ -7,26 +7,14 @@ import pytest
 from payproc.cards import card_fingerprint
 from payproc.payments import derived_idempotency_key, payment_id_for, request_fingerprint
 from payproc.validation import IDEMPOTENCY_KEY_PATTERN, validate_payment_request
+from tests.unit.payproc_support import CARD, TUTORIAL_PAGE_BODY
 
 TODAY = dt.date(2026, 5, 17)
 SECRET = b"the server's secret"
-CARD = "4111111111111111"
-# What the original tutorial's page posts: the inputs' strings, WaitSeconds 10.
-PAGE_BODY = {
-    "InvoiceID": "17",
-    "BillersName": "Ada Lovelace",
-    "BillingAmount": "125.50",
-    "CardNumber": CARD,
-    "ExpiryDate": "12/39",
-    "EmailId": "ada@example.com",
-    "PhnNumber": "+15551234567",
-    "Choices": "email",
-    "WaitSeconds": 10,
-}
 
 
 def key_of(secret: bytes = SECRET, **overrides) -> str:
-    return derived_idempotency_key(validate_payment_request({**PAGE_BODY, **overrides}, TODAY, 60), secret)
+    return derived_idempotency_key(validate_payment_request({**TUTORIAL_PAGE_BODY, **overrides}, TODAY, 60), secret)
 
 
 def test_the_same_content_derives_the_same_key():
@@ -51,7 +39,7 @@ def test_the_key_depends_on_the_servers_secret_and_never_holds_the_card():
 
 
 def test_one_card_fingerprint_for_both_kinds_of_key():
-    request = validate_payment_request(PAGE_BODY, TODAY, 60)
+    request = validate_payment_request(TUTORIAL_PAGE_BODY, TODAY, 60)
     assert key_of().endswith(card_fingerprint(CARD, SECRET))
     assert card_fingerprint(CARD, b"key-1") != card_fingerprint(CARD, b"key-2")
     # The request fingerprint (replay or 422) also carries the card only as its keyed fingerprint.

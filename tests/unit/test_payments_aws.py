@@ -14,11 +14,13 @@ from payproc.ledger import PaymentRejected, TransientError
 from payproc.payments import payment_id_for
 from tests.unit.payproc_support import (
     BALANCE_TABLE,
+    CARD,
     CARD_FINGERPRINT_KEY_PARAMETER,
     ORIGIN,
     PAYMENTS_TABLE,
     REGION,
     SENDER,
+    TUTORIAL_PAGE_BODY,
     FakeContext,
     after_next_call,
     api_event,
@@ -27,8 +29,6 @@ from tests.unit.payproc_support import (
     load_handler,
     use_mock_environment,
 )
-
-CARD = "4111111111111111"
 
 
 @pytest.fixture
@@ -232,20 +232,6 @@ def test_a_malformed_key_or_a_missing_body_is_400(stack):
     event = pay_event()
     event["body"] = "[1, 2]"
     assert answer(start(event, FakeContext()))[0] == 400
-
-
-# The original tutorial's page: every field as its inputs hold it (strings), WaitSeconds 10, no Idempotency-Key.
-TUTORIAL_PAGE_BODY = {
-    "InvoiceID": "17",
-    "BillersName": "Ada Lovelace",
-    "BillingAmount": "125.50",
-    "CardNumber": CARD,
-    "ExpiryDate": "12/39",
-    "EmailId": "ada@example.com",
-    "PhnNumber": "+15551234567",
-    "Choices": "email",
-    "WaitSeconds": 10,
-}
 
 
 def tutorial_page_post(**overrides):
