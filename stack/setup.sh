@@ -65,13 +65,13 @@ fi
 python313=$(find_python 3.13) || die "LocalStack's runtime needs Python 3.13: install it (e.g. 'pyenv install 3.13', \
 'apt-get install python3.13' where Debian has it, or from python.org) and put python3.13 on PATH"
 if needs localstack "$python313" stack/requirements-localstack.txt stack/lambda_executor/pyproject.toml \
-    stack/loopback_server/pyproject.toml; then
+    stack/loopback_server/pyproject.toml stack/localstack_fixes/pyproject.toml; then
     say "LocalStack runtime venv (.stack/venv, $("$python313" -V))"
     [ -x "$stack_dir/venv/bin/python" ] || "$python313" -m venv "$stack_dir/venv"
     pip_quiet "$stack_dir/venv/bin/pip" install -r stack/requirements-localstack.txt -e stack/lambda_executor \
-        -e stack/loopback_server
+        -e stack/loopback_server -e stack/localstack_fixes
     done_ localstack "$python313" stack/requirements-localstack.txt stack/lambda_executor/pyproject.toml \
-    stack/loopback_server/pyproject.toml
+    stack/loopback_server/pyproject.toml stack/localstack_fixes/pyproject.toml
 fi
 
 # --- Lambda runtimes: one for each Python found, holding only what AWS's runtime holds (boto3) ----------------------

@@ -175,6 +175,35 @@ def test_lambda_behind_api_gateway_proxy_route(aws, echo_function):
     assert response.json() == {"path": "/echo", "query": {"q": "1"}}
 
 
+def test_describe_log_groups_answers_by_prefix_and_by_pattern_with_retention_and_stored_bytes(aws):
+    """What Terraform reads of each log group at every plan (stack/localstack_fixes/logs.py answers it without
+    copying every event of the stack): the groups by prefix or by pattern, their retention when set, their size."""
+    logs, base = aws.client("logs"), f"/test/describe-{uuid.uuid4().hex[:8]}"
+    for name in (f"{base}/kept", f"{base}/forever"):
+        logs.create_log_group(logGroupName=name)
+    logs.put_retention_policy(logGroupName=f"{base}/kept", retentionInDays=7)
+    logs.create_log_stream(logGroupName=f"{base}/kept", logStreamName="one")
+    message = "x" * 100
+    logs.put_log_events(
+        logGroupName=f"{base}/kept",
+        logStreamName="one",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": message}] * 10,
+    )
+
+    by_prefix = logs.describe_log_groups(logGroupNamePrefix=f"{base}/")["logGroups"]
+    assert [g["logGroupName"] for g in by_prefix] == [f"{base}/forever", f"{base}/kept"]
+    kept = by_prefix[1]
+    assert kept["retentionInDays"] == 7 and "retentionInDays" not in by_prefix[0]
+    assert kept["logGroupArn"].endswith(f":log-group:{base}/kept") and kept["arn"] == kept["logGroupArn"] + ":*"
+    assert kept["storedBytes"] == 10 * len(message) and by_prefix[0]["storedBytes"] == 0
+    by_pattern = logs.describe_log_groups(logGroupNamePattern=f"{base.rsplit('/', 1)[1]}/forever")["logGroups"]
+    assert [g["logGroupName"] for g in by_pattern] == [f"{base}/forever"]
+    with pytest.raises(logs.exceptions.InvalidParameterException):
+        logs.describe_log_groups(logGroupNamePrefix=base, logGroupNamePattern="kept")
+    for name in (f"{base}/kept", f"{base}/forever"):
+        logs.delete_log_group(logGroupName=name)
+
+
 def test_ses_mail_is_readable_from_the_stack(aws):
     ses = aws.client("ses")
     sender = f"billing-{RUN}@example.com"
