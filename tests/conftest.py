@@ -6,7 +6,6 @@ so it never leaves a process behind that it started.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from decimal import Decimal
@@ -14,7 +13,8 @@ from decimal import Decimal
 import boto3
 import pytest
 
-from tests.support import DEPLOY, ENDPOINT, REPO, STACKCTL, Api, stack_is_up, unique_invoice_id
+from ops import outputs
+from tests.support import DEPLOY, ENDPOINT, STACKCTL, Api, stack_is_up, unique_invoice_id
 
 
 # Every client in the tests talks to the local stack, never to AWS.
@@ -26,33 +26,44 @@ os.environ.update(
 )
 
 
-# Tests that change what the others rely on (the deployment, a shared function's configuration, alarm states, the
-# stack's counts) or must see all the others left: `make test` (tests/run.py) runs them alone, after the rest has
-# run in parallel workers. A node id or a whole file, with the reason.
-RUN_ALONE = {
+# Tests that change or break the deployment they run on (redeploy it, point a function at a dead endpoint, kill its
+# functions' processes, take its failure queue whole) or count everything it does: `make test` (tests/run.py) runs
+# them one at a time on a deployment of their own (tests/support.py OWN_DEPLOYMENT), beside the parallel workers that
+# share the main one. A node id or a whole file, with the reason.
+ON_OWN_DEPLOYMENT = {
     "tests/integration/test_bills_fanout.py": "redeploys ingest_bills with a small chunk size",
     "tests/integration/test_hot_reload.py": "redeploys every function from hot-reload folders, then from the zips",
     "tests/integration/test_logs_and_traces.py::test_a_file_that_failed_every_attempt_has_its_failure_record_in_its_trace":
         "puts a record on the ingest failures queue, which test_failures redrives whole",
     "tests/integration/test_operations.py::test_rejected_rows_are_counted_and_alarm_the_operations_topic":
-        "counts every rejected row of the stack",
+        "counts every rejected row of the deployment",
     "tests/integration/test_operations.py::test_a_declined_payment_counts_one_failed_payment":
-        "counts every failed payment of the stack",
-    "tests/reliability/test_faults.py": "breaks shared alert channels, kills shared functions' processes",
-    "tests/reliability/test_report.py": "reads what every reliability test left",
-    "tests/security/test_card_data.py": "scans every store after all the other suites",
+        "counts every failed payment of the deployment",
+    "tests/reliability/test_faults.py": "breaks the alert channels, kills the functions' processes",
 }  # fmt: skip
 
+# Tests that must see what all the others left, on both deployments: run after them, one at a time, the scan last.
+RUN_LAST = {
+    "tests/reliability/test_report.py": "reads what every reliability test left",
+    "tests/security/test_card_data.py": "scans every store after all the other suites",
+}
 
-# Files whose tests share an expensive module fixture (a stack of their own) or take turns on terraform/: a parallel
-# worker runs each of them whole; every other test goes to whichever worker is free (tests/run.py, --dist loadgroup).
+
+# Files whose tests share an expensive module fixture (a stack of their own) or take turns on what they share
+# (terraform/, the failure queue): a parallel worker runs each of them whole; every other test goes to whichever worker
+# is free (tests/run.py, --dist loadgroup).
 KEEP_TOGETHER = {
     "tests/stack/test_lambda_executor.py": "a second embedded stack for the runtime fallback",
     "tests/stack/test_debugger.py": "a stack of its own, started with the debugger switch",
     "tests/integration/test_snapshot.py": "a copy of the checkout with a stack of its own",
     "tests/terraform/test_terraform.py": "deploy.py runs that take turns and a second deployment",
     "tests/integration/test_tutorial.py": "the tutorial's files, uploaded once",
+    "tests/integration/test_failures.py": "each test redrives the whole failure queue, so they take turns",
 }
+
+
+def listed(item, where_to_reasons: dict[str, str]) -> bool:
+    return any(item.nodeid == where or item.nodeid.startswith(where + "::") for where in where_to_reasons)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the items
@@ -60,8 +71,10 @@ def pytest_collection_modifyitems(config, items):
     grouping = config.pluginmanager.hasplugin("xdist")
     for item in items:
         path = item.nodeid.split("::")[0]
-        if any(item.nodeid == where or item.nodeid.startswith(where + "::") for where in RUN_ALONE):
-            item.add_marker(pytest.mark.run_alone)
+        if listed(item, ON_OWN_DEPLOYMENT):
+            item.add_marker(pytest.mark.own_deployment)
+        elif listed(item, RUN_LAST):
+            item.add_marker(pytest.mark.run_last)
         elif grouping and path in KEEP_TOGETHER:
             item.add_marker(pytest.mark.xdist_group(path))
 
@@ -89,7 +102,7 @@ def deployment(stack_endpoint) -> dict:
     tests/run.py applies it once before its parallel workers start)."""
     if not os.environ.get("PAYPROC_DEPLOYED"):
         subprocess.run(DEPLOY, check=True)
-    return json.loads((REPO / "build" / "outputs.json").read_text())
+    return outputs.load(outputs.LOCAL)  # build/outputs.json, or DEPLOY_OUTPUTS: another deployment's
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,13 @@
 """`make test`: every suite, in as little wall time as the stack allows, with nothing dropped.
 
-The suites mostly wait on the stack (a payment takes seconds of workflow, not of CPU), so they run in parallel
-workers (pytest-xdist), except the tests in tests/conftest.py's RUN_ALONE, which change what the others rely on
-or must see everything the others left; those run after, one at a time. Meanwhile:
+The suites mostly wait on the stack (a payment takes seconds of workflow, not of CPU), so they run side by side:
   1. the unit tests run while the stack starts and the deployment is applied (once, not once per worker);
   2. the tests that share the deployment run in WORKERS parallel workers, each test on whichever worker is free,
      except the files of tests/conftest.py's KEEP_TOGETHER (a stack of their own...), each whole on one worker;
-  3. the RUN_ALONE tests run alone, in suite order (the card scan last).
+     meanwhile the tests of tests/conftest.py's ON_OWN_DEPLOYMENT, which redeploy or break what they run on, run one
+     at a time on a second deployment (tests/support.py OWN_DEPLOYMENT), applied as soon as the first one is; their
+     output is printed when both are done;
+  3. the RUN_LAST tests (the reliability report, the card scan) run last, in suite order.
 A stack this run started is stopped at the end. Extra arguments go to every pytest run (e.g. -x, -k name).
 """
 
@@ -17,9 +18,10 @@ import subprocess
 import sys
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TextIO
 
-from tests.support import DEPLOY, REPO, STACKCTL, stack_is_up
+from tests.support import DEPLOY, OWN_DEPLOYMENT, REPO, STACKCTL, stack_is_up
 
 UNIT_SUITES = ["tests/unit", "stack/lambda_executor/tests"]  # no stack needed
 STACK_SUITES = [
@@ -35,9 +37,14 @@ STACK_SUITES = [
 WORKERS = os.environ.get("TEST_WORKERS", "3")
 
 
-def pytest(*args: str, env: dict[str, str]) -> tuple[int, float]:
+OWN_DEPLOYMENT_LOG = REPO / "build" / "own-deployment-tests.log"
+
+
+def pytest(*args: str, env: dict[str, str], output: TextIO | None = None) -> tuple[int, float]:
     started = time.monotonic()
-    code = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=REPO, env=env).returncode
+    code = subprocess.run(
+        [sys.executable, "-m", "pytest", *args], cwd=REPO, env=env, stdout=output, stderr=output
+    ).returncode
     return code, time.monotonic() - started
 
 
@@ -47,30 +54,53 @@ def start_and_deploy(started_here: bool) -> None:
     subprocess.run(DEPLOY, check=True, stdout=subprocess.DEVNULL)
 
 
+def on_own_deployment(first_deployed: Future, extra: list[str], env: dict[str, str]) -> tuple[int, float]:
+    """Once the first deployment is applied (deploy.py runs take turns anyway), apply the second one, then run the
+    tests that change or break theirs on it, one at a time."""
+    first_deployed.result()
+    started = time.monotonic()
+    env = {**env, **OWN_DEPLOYMENT}
+    with OWN_DEPLOYMENT_LOG.open("w") as log:
+        applied = subprocess.run(DEPLOY, env=env, stdout=log, stderr=log).returncode
+        if applied != 0:
+            return applied, time.monotonic() - started
+        code, _ = pytest("-p", "no:xdist", "-m", "own_deployment", *STACK_SUITES, *extra, env=env, output=log)
+    return code, time.monotonic() - started
+
+
 def main(extra: list[str]) -> int:
     # One run id: the reliability figures of every worker and phase add up in one report (tests/reliability).
     env = {**os.environ, "PAYPROC_TEST_RUN": uuid.uuid4().hex}
+    deployed = {**env, "PAYPROC_DEPLOYED": "1"}  # tests/conftest.py: read the outputs, do not apply again per worker
     started_here = not stack_is_up()
     results: list[tuple[str, int, float]] = []
     try:
-        with ThreadPoolExecutor(max_workers=1) as background:
+        with ThreadPoolExecutor(max_workers=2) as background:
             print(
                 f"==> unit tests, while {'the stack starts and ' if started_here else ''}the deployment is applied",
                 flush=True,
             )
             stack = background.submit(start_and_deploy, started_here)
+            own = background.submit(on_own_deployment, stack, extra, deployed)
             results.append(("unit", *pytest("-n", "2", *UNIT_SUITES, *extra, env=env)))
             stack.result()  # a stack that cannot start or deploy ends the run here, with its own error
-        env["PAYPROC_DEPLOYED"] = "1"  # tests/conftest.py: read the outputs, do not apply again per worker
-        print(f"==> the suites that share the deployment, in {WORKERS} parallel workers", flush=True)
-        results.append(
-            (
-                "shared",
-                *pytest("-n", WORKERS, "--dist", "loadgroup", "-m", "not run_alone", *STACK_SUITES, *extra, env=env),
+            print(
+                f"==> the suites that share the deployment, in {WORKERS} parallel workers; meanwhile the tests that "
+                f"change theirs, on a deployment of their own (output: {OWN_DEPLOYMENT_LOG.relative_to(REPO)})",
+                flush=True,
             )
-        )
-        print("==> the tests that run alone (tests/conftest.py RUN_ALONE)", flush=True)
-        results.append(("alone", *pytest("-p", "no:xdist", "-m", "run_alone", *STACK_SUITES, *extra, env=env)))
+            shared = "not own_deployment and not run_last"
+            results.append(
+                (
+                    "shared",
+                    *pytest("-n", WORKERS, "--dist", "loadgroup", "-m", shared, *STACK_SUITES, *extra, env=deployed),
+                )
+            )
+            results.append(("own deployment", *own.result()))
+        print(f"==> the tests on a deployment of their own ({OWN_DEPLOYMENT_LOG.relative_to(REPO)}):", flush=True)
+        print(OWN_DEPLOYMENT_LOG.read_text(), flush=True)
+        print("==> the tests that run last (tests/conftest.py RUN_LAST)", flush=True)
+        results.append(("last", *pytest("-p", "no:xdist", "-m", "run_last", *STACK_SUITES, *extra, env=deployed)))
     finally:
         if started_here:
             subprocess.run([*STACKCTL, "down"])

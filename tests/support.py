@@ -173,6 +173,16 @@ def change_bill(aws, deployment, invoice_id: int, **values) -> None:
 
 STACKCTL = [sys.executable, str(REPO / "stack" / "stackctl.py")]  # make up / down / status
 DEPLOY = [sys.executable, str(REPO / "stack" / "terraform" / "deploy.py"), "apply"]  # make deploy
+# The second deployment `make test` applies beside the main one for the tests of tests/conftest.py ON_OWN_DEPLOYMENT
+# (deploy.py's variables): its own names, state, sender identity (one of those tests deletes it) and outputs. The
+# account-wide API Gateway logging role stays the main deployment's. Kept after the run: the next one applies nothing.
+OWN_DEPLOYMENT = {
+    "NAME_PREFIX": "solo",
+    "TF_WORKSPACE": "solo",
+    "SENDER_EMAIL": "solo@example.com",
+    "DEPLOY_OUTPUTS": str(REPO / "build" / "solo-outputs.json"),
+    "TF_VAR_manage_api_gateway_account": "false",
+}
 
 
 def stack_is_up() -> bool:

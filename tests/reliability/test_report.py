@@ -1,5 +1,6 @@
-"""Runs last in the suite: no card number the suite paid with is in the Payments table or the API functions' logs
-(tests/security scans everything after all suites), then the figures are written out by the `figures` fixture."""
+"""Runs last in the suite: no card number the suite paid with is in the main deployment's Payments table or its API
+functions' logs (tests/security scans everything of both deployments after all suites), then the figures of every
+reliability test, on either deployment, are written out by the `figures` fixture."""
 
 from __future__ import annotations
 

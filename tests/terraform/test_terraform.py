@@ -78,8 +78,21 @@ def copy_of_root(tmp_path: Path) -> Path:
     return copy
 
 
+DEPLOY_LOCK = ROOT / ".terraform" / "payproc-deploy.lock"  # deploy.py's one_run_at_a_time
+
+
 def overrides() -> list[str]:
-    return sorted(path.name for path in ROOT.glob("*_override.tf"))
+    """The override files in terraform/ once no deploy.py run holds the checkout: every run deletes its own before it
+    lets the next one in, so any file seen then was left behind (other runs go on meanwhile: tests/run.py)."""
+    DEPLOY_LOCK.parent.mkdir(exist_ok=True)
+    with DEPLOY_LOCK.open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        return sorted(path.name for path in ROOT.glob("*_override.tf"))
+
+
+def deploy_run_holding_the_checkout() -> str:
+    """What the deploy lock file says of the run that holds it now: `pid N: command`."""
+    return DEPLOY_LOCK.read_text().strip() if DEPLOY_LOCK.exists() else ""
 
 
 def test_versions_tf_refuses_the_offline_provider(offline_env, tmp_path):
@@ -120,14 +133,13 @@ def test_deploy_init_pins_the_offline_provider_and_cleans_up():
 
 def test_runs_from_one_checkout_take_turns():
     """A second deploy.py waits for the first (else the first would delete the second's provider pin halfway)."""
-    lock = ROOT / ".terraform" / "payproc-deploy.lock"
-    lock.parent.mkdir(exist_ok=True)
-    with lock.open("a+") as handle:
+    DEPLOY_LOCK.parent.mkdir(exist_ok=True)
+    with DEPLOY_LOCK.open("a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # as a running deploy.py holds it
         process = subprocess.Popen([*DEPLOY, "init"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         first = process.stdout.readline()
         assert "waiting for the other deploy.py run" in first, first + process.stderr.read()
-        assert process.poll() is None and overrides() == []
+        assert process.poll() is None and not list(ROOT.glob("*_override.tf"))  # we hold the lock: no other run
     stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stdout + stderr
     assert overrides() == []
@@ -334,7 +346,10 @@ def test_interrupted_deploy_leaves_no_override(deployment):
     process = subprocess.Popen([*DEPLOY, "plan"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
-        while (ROOT / local_override.OVERRIDE_NAME).exists() is False and process.poll() is None:
+        while process.poll() is None and not (
+            deploy_run_holding_the_checkout().startswith(f"pid {process.pid}:")  # not another run's files
+            and (ROOT / local_override.OVERRIDE_NAME).exists()
+        ):
             assert time.monotonic() < deadline, "deploy.py plan never wrote the local stack's override"
             time.sleep(0.05)
         assert (ROOT / toolchain.PIN_NAME).exists() or process.poll() is not None
