@@ -106,7 +106,7 @@ def ingest_through_s3(
     With allow_partial, a run still going after timeout_s reports how far it got instead of failing."""
     s3 = stack.client("s3")
     bucket, table = stack.outputs["bills_bucket"], stack.outputs["balance_table"]
-    with PeakMemory(stack.function("ingest_bills"), stack.port) as memory:
+    with PeakMemory(stack.function("ingest_bills")) as memory:
         started = time.perf_counter()
         s3.put_object(Bucket=bucket, Key=key, Body=bills.data)
         try:
@@ -247,7 +247,7 @@ def fan_out(stack: Stack, scaffold: Scaffold, bucket: str, bills: BillsFile, chu
     key = "bills-due/fan-out.csv"
     etag = s3.put_object(Bucket=bucket, Key=key, Body=bills.data)["ETag"]
     event = {"Records": [{"s3": {"bucket": {"name": bucket}, "object": {"key": key, "eTag": etag.strip('"')}}}]}
-    with PeakMemory(name, stack.port) as memory:
+    with PeakMemory(name) as memory:
         started = time.perf_counter()
         lambdas.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(event).encode())
         poll(lambda: _exists(s3, bucket, report_key(key)), timeout_s=max(120.0, bills.rows / 100))

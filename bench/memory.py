@@ -1,34 +1,20 @@
 """Peak memory of a Lambda function's processes in the embedded stack.
 
 Our executor's REPORT line has no `Max Memory Used`, so the benchmark reads the kernel's figures of the function's
-host processes while it runs: every 0.2 s it finds the processes whose environment names the function and the
-stack's port (AWS_LAMBDA_FUNCTION_NAME, AWS_ENDPOINT_URL; set by LocalStack and our executor; the process list is
-re-read every 2 s, which keeps the sampler's own CPU small) and records the
+host processes while it runs: every 0.2 s it finds the function's runtime processes (stackctl.function_processes;
+the process list is re-read every 2 s, which keeps the sampler's own CPU small) and records the
 largest VmRSS it sees (the peak during this measurement) and the largest VmHWM (the process's lifetime peak).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from bench.common import Periodic
+from bench.common import REPO, Periodic
 
-
-def function_pids(function_name: str, port: int) -> list[int]:
-    wanted_name = f"AWS_LAMBDA_FUNCTION_NAME={function_name}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            env = (entry / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if wanted_name in env and any(
-            v.startswith(b"AWS_ENDPOINT_URL=") and v.endswith(f":{port}".encode()) for v in env
-        ):
-            found.append(int(entry.name))
-    return found
+sys.path.insert(0, str(REPO / "stack"))
+import stackctl  # noqa: E402
 
 
 def status_kb(pid: int, field: str) -> int:
@@ -45,9 +31,9 @@ def status_kb(pid: int, field: str) -> int:
 class PeakMemory(Periodic):
     """Context manager sampling a function's processes; peak_rss_mb / lifetime_hwm_mb after exit."""
 
-    def __init__(self, function_name: str, port: int, interval_s: float = 0.2, rescan_every: int = 10) -> None:
+    def __init__(self, function_name: str, interval_s: float = 0.2, rescan_every: int = 10) -> None:
         super().__init__(interval_s)
-        self.function_name, self.port = function_name, port
+        self.function_name = function_name
         self.peak_rss_kb = 0
         self.hwm_kb = 0
         self.processes: set[int] = set()
@@ -55,7 +41,7 @@ class PeakMemory(Periodic):
 
     def tick(self) -> None:
         if self._samples % self._rescan_every == 0:
-            self.processes.update(function_pids(self.function_name, self.port))
+            self.processes.update(stackctl.function_processes(self.function_name))
         self._samples += 1
         for pid in self.processes:
             self.peak_rss_kb = max(self.peak_rss_kb, status_kb(pid, "VmRSS"))

@@ -59,6 +59,9 @@ def embedded_environment(port: int) -> dict[str, str]:
         # Provider 3.39 (offline Terraform) only knows python3.8; such functions run on what AWS will run.
         "PROCESS_EXECUTOR_RUNTIME_ALIASES": os.environ.get("PROCESS_EXECUTOR_RUNTIME_ALIASES", "python3.8=python3.13"),
         **{name: os.environ.get(name, value) for name, value in FAST_FAILURE_SETTINGS.items()},
+        # An idle execution environment ends after a minute, not LocalStack's ten: a burst of 30 payments otherwise
+        # kept about 80 processes (2.7 GB) alive; forks from a warm template make the next cold start cheap.
+        "LAMBDA_KEEPALIVE_MS": os.environ.get("LAMBDA_KEEPALIVE_MS", "60000"),
         **debugger_settings(),
     }
 
@@ -217,6 +220,21 @@ def processes_of_this_stack() -> list[int]:
                 found.append(int(entry.name))
         except OSError:
             continue  # gone meanwhile, or not ours to read
+    return found
+
+
+def function_processes(function_name: str) -> list[int]:
+    """The runtime processes of one Lambda function in this embedded stack, started or forked from a template of its
+    runtime: those working in its code folder, which LocalStack names after it (`.../<name>-<uuid>/code`; a
+    hot-reloading function works in its own folder instead). Their environment is no guide: a fork's
+    /proc/<pid>/environ still shows its template's."""
+    found = []
+    for pid in processes_of_this_stack():
+        try:
+            if f"/{function_name}-" in os.readlink(f"/proc/{pid}/cwd"):
+                found.append(pid)
+        except OSError:
+            continue  # gone meanwhile
     return found
 
 

@@ -6,38 +6,43 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.support import ENDPOINT
+from tests.support import ENDPOINT, REPO
 
-BOOTSTRAP = "localstack_process_executor/bootstrap.py"
+sys.path.insert(0, str(REPO / "stack"))
+import stackctl  # noqa: E402
 
 
-def runtime_processes(function_name: str, **env: str) -> list[int]:
-    """Pids of the executor's runtime processes (children of LocalStack running bootstrap.py) for this function,
-    optionally only those whose environment holds every given variable."""
-    wanted = {"AWS_LAMBDA_FUNCTION_NAME": function_name, **env}
-    found = []
+def runtime_processes(function_name: str) -> list[int]:
+    """Pids of the executor's runtime processes of this function (stack/stackctl.py)."""
+    return stackctl.function_processes(function_name)
+
+
+def process_with_connection(client_port: int, server_port: int) -> int | None:
+    """The pid holding the client end of the loopback TCP connection from client_port to server_port (both ports:
+    Linux gives one local port to several connections that go to different places)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            ports = (int(fields[1].rsplit(":", 1)[1], 16), int(fields[2].rsplit(":", 1)[1], 16))
+            if ports == (client_port, server_port):
+                inodes.add(fields[9])
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if BOOTSTRAP not in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                continue
-            variables = dict(
-                line.split("=", 1)
-                for line in (entry / "environ").read_bytes().decode(errors="replace").split("\0")
-                if "=" in line
-            )
-        except OSError:  # gone meanwhile, or not ours to read
+            if any(os.readlink(fd).removeprefix("socket:[").rstrip("]") in inodes for fd in (entry / "fd").iterdir()):
+                return int(entry.name)
+        except OSError:
             continue
-        if all(variables.get(name) == value for name, value in wanted.items()):
-            found.append(int(entry.name))
-    return found
+    return None
 
 
 def cpu_ticks(pid: int) -> int:
@@ -86,7 +91,7 @@ class KillingDynamoDBProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 trap = proxy._springs(self.headers.get("X-Amz-Target", ""), body)
                 if trap and not proxy.after_commit:
-                    proxy._kill_caller()
+                    proxy._kill_caller(self.client_address[1])
                     self.close_connection = True
                     return
                 connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
@@ -95,7 +100,7 @@ class KillingDynamoDBProxy:
                 data = answer.read()
                 connection.close()
                 if trap:
-                    proxy._kill_caller()
+                    proxy._kill_caller(self.client_address[1])
                     self.close_connection = True
                     return
                 self.send_response(answer.status)
@@ -119,12 +124,13 @@ class KillingDynamoDBProxy:
             self.killed.append(-1)  # armed once, whatever happens next
             return True
 
-    def _kill_caller(self) -> None:
-        # The caller is the runtime process of this function configured with this proxy: no other process matches.
-        pids = runtime_processes(self.function_name, AWS_ENDPOINT_URL_DYNAMODB=self.url)
-        for pid in pids:
+    def _kill_caller(self, client_port: int) -> None:
+        """Kill the process that sent this request: the one holding the other end of its connection."""
+        pid = process_with_connection(client_port, self._server.server_address[1])
+        ours = pid is not None and pid in runtime_processes(self.function_name)
+        if ours:
             kill(pid)
-        self.killed[:] = pids
+        self.killed[:] = [pid if ours else 0]  # 0: the test fails, saying the fault was not injected
 
     def __enter__(self):
         self._thread.start()

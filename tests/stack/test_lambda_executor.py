@@ -161,6 +161,39 @@ def handler(event, context):
     assert not any("lsvenv" in p or "lambda_executor" in p or "debugpy" in p for p in result["path"])
 
 
+MEDDLER = """
+import json, os, sys
+
+def handler(event, context):
+    os.environ["SET_BY_ANOTHER_FUNCTION"] = "1"
+    json.SET_BY_ANOTHER_FUNCTION = True  # a monkeypatched module
+    sys.path.append("/set-by-another-function")
+    return {"parent": open(f"/proc/{os.getppid()}/cmdline").read()}
+"""
+
+ONLOOKER = """
+import json, os, sys
+
+def handler(event, context):
+    return {
+        "env": "SET_BY_ANOTHER_FUNCTION" in os.environ, "module": hasattr(json, "SET_BY_ANOTHER_FUNCTION"),
+        "path": "/set-by-another-function" in sys.path, "code_first": sys.path[0] == os.environ["LAMBDA_TASK_ROOT"],
+        "parent": open(f"/proc/{os.getppid()}/cmdline").read(), "boto3_loaded": "boto3" in sys.modules,
+    }
+"""
+
+
+def test_environments_forked_from_one_template_keep_what_a_handler_changes_to_themselves(lam, make_function):
+    _, meddled = invoke(lam, make_function(MEDDLER))
+    _, seen = invoke(lam, make_function(ONLOOKER))
+    assert "--template" in meddled["parent"] and "--template" in seen["parent"]  # both forked from the template
+    assert seen["boto3_loaded"]  # preloaded, yet the function's own code comes first on its path
+    assert seen["code_first"] and not (seen["env"] or seen["module"] or seen["path"]), seen
+    # A variable only a starting interpreter reads: this one starts as a new interpreter, LocalStack its parent.
+    _, started = invoke(lam, make_function(ONLOOKER, Environment={"Variables": {"PYTHONWARNINGS": "default"}}))
+    assert "localstack.runtime.main" in started["parent"] and not started["boto3_loaded"], started
+
+
 def test_layer_python_dir_is_on_the_path(lam, make_function):
     layer = lam.publish_layer_version(
         LayerName=f"lx-{RUN}-layer",

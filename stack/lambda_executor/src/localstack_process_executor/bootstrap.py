@@ -1,7 +1,9 @@
 """The runtime loop inside one execution environment's process (stdlib only: it runs on the runtime venv).
 
 Started as `python -u -s bootstrap.py <socket fd> <parent pid> [<debugpy dir> <port>]` with the function's
-environment. It talks to executor.py over that inherited Unix socket, one JSON object per line:
+environment, or forked from a warm template of its runtime (`bootstrap.py --template <socket fd> <parent pid>`,
+below, and templates.py), which hands it the same socket. It talks to executor.py over that socket, one JSON object
+per line:
   out, once:       {"ready": true, "debugger": bool}  or  {"error": <AWS error body>} (handler not importable; then it
                    exits); "debugger": a debugpy client attached before the handler was imported
   in, per invoke:  {"id", "arn", "payload", "trace", "deadline_ms"}
@@ -13,9 +15,11 @@ from __future__ import annotations
 
 import ctypes
 import decimal
+import gc
 import importlib
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -177,11 +181,104 @@ def serve(channel: socket.socket, handler_spec: str, debugger: tuple[str, int] |
         send({"ok": ok, "body": body})
 
 
+# What every environment of a runtime imports before its handler: the runtime's SDK (a fresh interpreter spends most
+# of a cold start importing it). A template imports them once; its forks start with them loaded.
+PRELOAD = ("boto3", "boto3.session", "botocore.session", "botocore.client", "botocore.config", "botocore.exceptions")
+
+
+def template(control: socket.socket, parent_pid: int) -> None:
+    """A warm template of this runtime: one single-threaded process that has imported PRELOAD and opened nothing
+    else, and forks an execution environment for each request of the executor.
+
+    In (a datagram with two descriptors: the environment's socket and its log file): {"env", "cwd"}.
+    Out: {"ready": true, "preloaded": [top-level package, ...]} once; {"started": pid} per request; {"exited": pid,
+    "code": exit code as Popen gives it} when an environment ends (the template is its parent and reaps it)."""
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # a runtime venv without boto3 still gets environments, just slower ones
+    preloaded = sorted({name.split(".")[0] for name in PRELOAD if name in sys.modules})
+    gc.collect()
+    gc.freeze()  # the forks share these pages: the collector no longer writes into them
+    wakeup_read, wakeup_write = os.pipe()
+    os.set_blocking(wakeup_write, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wakeup_write)
+
+    def tell(message: dict[str, Any]) -> None:
+        control.sendall(json.dumps(message).encode())
+
+    tell({"ready": True, "preloaded": preloaded})
+    while True:
+        ready = select.select([control, wakeup_read], [], [])[0]
+        if wakeup_read in ready:
+            os.read(wakeup_read, 4096)
+            while True:
+                try:
+                    pid, status = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid == 0:
+                    break
+                tell({"exited": pid, "code": os.waitstatus_to_exitcode(status)})
+        if control in ready:
+            data, fds, _, _ = socket.recv_fds(control, 1 << 20, 2)
+            if not data:
+                return  # the executor has gone
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    for fd in (control.fileno(), wakeup_read, wakeup_write):
+                        os.close(fd)
+                    become_environment(json.loads(data), *fds)
+                except BaseException:
+                    traceback.print_exc()
+                os._exit(1)  # never back into the template's loop
+            try:  # here and in the child, whichever runs first: the executor can kill its group at once
+                os.setpgid(pid, pid)
+            except OSError:
+                pass  # it has ended already
+            for fd in fds:
+                os.close(fd)
+            tell({"started": pid})
+
+
+def become_environment(request: dict[str, Any], channel_fd: int, log_fd: int) -> None:
+    """In a fresh fork of the template: take on the function's environment, as a new interpreter started with it
+    would have, then serve it."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.setpgid(0, 0)  # its own process group, as a started environment's: stop() kills what the handler started too
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    env = request["env"]
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
+    sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
+    os.chdir(request["cwd"])
+    sys.path[:0] = [entry for entry in env.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    importlib.invalidate_caches()
+    die_with_parent(os.getppid())  # the template; it dies with LocalStack
+    serve(socket.socket(fileno=channel_fd), env["_HANDLER"], None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def main() -> None:
     # Python put this file's folder first on sys.path: drop it, so none of the executor's modules leak into
     # the function's import path (which PYTHONPATH sets to the code, then the layers, then the runtime venv).
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
         del sys.path[0]
+    if sys.argv[1] == "--template":
+        fd, parent_pid = int(sys.argv[2]), int(sys.argv[3])
+        die_with_parent(parent_pid)
+        sys.argv = sys.argv[:1]
+        template(socket.socket(fileno=fd), parent_pid)
+        return
     fd, parent_pid = int(sys.argv[1]), int(sys.argv[2])
     debugger = (sys.argv[3], int(sys.argv[4])) if len(sys.argv) > 4 else None
     die_with_parent(parent_pid)

@@ -29,7 +29,7 @@ from localstack.services.lambda_.invocation.executor_endpoint import NAMESPACE, 
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult, LayerVersion
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 
-from localstack_process_executor import debugger, emf, runtimes
+from localstack_process_executor import debugger, emf, runtimes, templates
 from localstack_process_executor.code_state import code_state
 
 LOG = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         super().__init__(id=id, function_version=function_version)
         self._env: dict[str, str] = {}
         self._interpreter: Path | None = None  # the runtime venv's python, chosen at start()
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen | templates.ForkedProcess | None = None
         self._channel: socket.socket | None = None
         self._reader: BinaryIO | None = None
         self._log: BinaryIO | None = None  # closed with this object, never under a running invoke
@@ -148,7 +148,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             *debug_arguments,
         ]
         try:
-            self._process = _SPAWNER.submit(
+            self._process = (None if debug_arguments else self._forked(child)) or _SPAWNER.submit(
                 subprocess.Popen,
                 command,
                 env=self._env,
@@ -179,6 +179,28 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 self.function_version.qualified_arn,
                 debugger.port(),
             )
+
+    def _forked(self, channel: socket.socket) -> templates.ForkedProcess | None:
+        """The environment forked from its runtime's warm template (templates.py); None when it must start the usual
+        way: forks switched off, a start-up-only PYTHON* variable, or a package of the template's that the function
+        brings its own of. A template that cannot serve is logged, and the environment starts the usual way."""
+        if not templates.enabled():
+            return None
+        if not templates.forkable(self._env):
+            return None
+        try:
+            template = templates.template_for(self._interpreter, BOOTSTRAP, _SPAWNER)
+            if brought := templates.shadowed(template.preloaded, self._env["PYTHONPATH"].split(os.pathsep)):
+                LOG.info(
+                    "Lambda %s brings its own %s: started without the template",
+                    self.function_version.qualified_arn,
+                    brought,
+                )
+                return None
+            return template.fork(self._env, self._env["LAMBDA_TASK_ROOT"], channel, self._log.fileno())
+        except templates.TemplateUnavailable as problem:
+            LOG.warning("Lambda %s starts without a template: %s", self.function_version.qualified_arn, problem)
+            return None
 
     def _debugger_arguments(self) -> list[str]:
         """bootstrap.py's debugpy folder and port when this function is the one to debug (DEBUG_FUNCTION)."""
