@@ -41,7 +41,11 @@ def make_dev(functions: Path, lib: Path, out: Path, log: Path):
         yield
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a stuck watcher must not outlive the test
+            process.kill()
+            raise
 
 
 def edit(path: Path, old: str, new: str) -> None:
