@@ -7,6 +7,7 @@ so it never leaves a process behind that it started.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from decimal import Decimal
 
@@ -16,6 +17,12 @@ import pytest
 from ops import outputs
 from tests.support import DEPLOY, ENDPOINT, STACKCTL, Api, stack_is_up, unique_invoice_id
 
+
+# A run started as a background job of a non-interactive shell (`make test &` in a script) inherits SIGINT ignored,
+# and every process it started would too: Python then installs no Ctrl-C handler, and the tests that stop `make logs`
+# or `make dev` with Ctrl-C would see them go on. A handler is reset to the default in a started process.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Every client in the tests talks to the local stack, never to AWS.
 os.environ.update(
