@@ -167,18 +167,18 @@ locals {
       timeout     = 300, memory_size = 512, async_failure = local.async_failure
       environment = { BALANCE_TABLE = local.names.balance_table, INGEST_CHUNK_BYTES = tostring(var.ingest_chunk_bytes) }
       statements = [
-        { sid = "ReadBillsAndPartReports", actions = ["s3:GetObject"], resources = ["${module.bills_bucket.arn}/${local.uploads}", "${module.bills_bucket.arn}/${local.part_reports}"], condition = null },
-        { sid = "WriteReports", actions = ["s3:PutObject"], resources = ["${module.bills_bucket.arn}/${local.reports}", "${module.bills_bucket.arn}/${local.part_reports}"], condition = null },
-        { sid = "RemovePartReports", actions = ["s3:DeleteObject"], resources = ["${module.bills_bucket.arn}/${local.part_reports}"], condition = null },
-        { sid = "Balances", actions = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"], resources = [local.balance], condition = null },
-        { sid = "ContinueChunk", actions = ["lambda:InvokeFunction"], resources = ["${local.function_arn_prefix}ingest-bills"], condition = null },
+        { sid = "ReadBillsAndPartReports", actions = ["s3:GetObject"], resources = ["${module.bills_bucket.arn}/${local.uploads}", "${module.bills_bucket.arn}/${local.part_reports}"] },
+        { sid = "WriteReports", actions = ["s3:PutObject"], resources = ["${module.bills_bucket.arn}/${local.reports}", "${module.bills_bucket.arn}/${local.part_reports}"] },
+        { sid = "RemovePartReports", actions = ["s3:DeleteObject"], resources = ["${module.bills_bucket.arn}/${local.part_reports}"] },
+        { sid = "Balances", actions = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"], resources = [local.balance] },
+        { sid = "ContinueChunk", actions = ["lambda:InvokeFunction"], resources = ["${local.function_arn_prefix}ingest-bills"] },
       ]
     }
     get_balance = {
       timeout     = 30, memory_size = 256
       environment = { BALANCE_TABLE = local.names.balance_table, ALLOWED_ORIGIN = local.allowed_origin }
       statements = [
-        { sid = "ReadBalance", actions = ["dynamodb:GetItem"], resources = [local.balance], condition = null },
+        { sid = "ReadBalance", actions = ["dynamodb:GetItem"], resources = [local.balance] },
       ]
     }
     start_payment = {
@@ -194,25 +194,25 @@ locals {
         CARD_FINGERPRINT_KEY_PARAMETER = aws_ssm_parameter.card_fingerprint_key.name
       }
       statements = [
-        { sid = "ReadBalance", actions = ["dynamodb:GetItem"], resources = [local.balance], condition = null },
-        { sid = "RecordPayment", actions = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments], condition = null },
-        { sid = "StartWorkflow", actions = ["states:StartExecution"], resources = [local.state_machine_arn], condition = null },
+        { sid = "ReadBalance", actions = ["dynamodb:GetItem"], resources = [local.balance] },
+        { sid = "RecordPayment", actions = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments] },
+        { sid = "StartWorkflow", actions = ["states:StartExecution"], resources = [local.state_machine_arn] },
         # SecureString under the AWS managed key aws/ssm, whose key policy lets GetParameter decrypt: no kms grant.
-        { sid = "ReadCardFingerprintKey", actions = ["ssm:GetParameter"], resources = [aws_ssm_parameter.card_fingerprint_key.arn], condition = null },
+        { sid = "ReadCardFingerprintKey", actions = ["ssm:GetParameter"], resources = [aws_ssm_parameter.card_fingerprint_key.arn] },
       ]
     }
     payment_status = {
       timeout     = 30, memory_size = 256
       environment = { PAYMENTS_TABLE = local.names.payments_table, ALLOWED_ORIGIN = local.allowed_origin }
       statements = [
-        { sid = "ReadPayment", actions = ["dynamodb:GetItem"], resources = [local.payments], condition = null },
+        { sid = "ReadPayment", actions = ["dynamodb:GetItem"], resources = [local.payments] },
       ]
     }
     process_payment = {
       timeout     = 30, memory_size = 256
       environment = { BALANCE_TABLE = local.names.balance_table, PAYMENTS_TABLE = local.names.payments_table }
       statements = [
-        { sid = "SettlePayment", actions = ["dynamodb:UpdateItem", "dynamodb:GetItem"], resources = [local.balance, local.payments], condition = null },
+        { sid = "SettlePayment", actions = ["dynamodb:UpdateItem", "dynamodb:GetItem"], resources = [local.balance, local.payments] },
       ]
     }
     send_email = {
@@ -220,7 +220,7 @@ locals {
       environment = { PAYMENTS_TABLE = local.names.payments_table, SENDER_EMAIL = var.sender_email }
       statements = [
         { sid = "SendReceipt", actions = ["ses:SendEmail"], resources = ["*"], condition = { test = "StringEquals", variable = "ses:FromAddress", values = [var.sender_email] } },
-        { sid = "MarkNotified", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments], condition = null },
+        { sid = "MarkNotified", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments] },
       ]
     }
     send_text = {
@@ -228,24 +228,24 @@ locals {
       environment = { PAYMENTS_TABLE = local.names.payments_table }
       statements = [
         # SMS to a phone number has no resource ARN: Publish must name "*" (it cannot reach a topic it does not know).
-        { sid = "SendTextReceipt", actions = ["sns:Publish"], resources = ["*"], condition = null },
-        { sid = "MarkNotified", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments], condition = null },
+        { sid = "SendTextReceipt", actions = ["sns:Publish"], resources = ["*"] },
+        { sid = "MarkNotified", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments] },
       ]
     }
     record_failure = {
       timeout     = 30, memory_size = 256
       environment = { PAYMENTS_TABLE = local.names.payments_table }
       statements = [
-        { sid = "MarkFailed", actions = ["dynamodb:UpdateItem"], resources = [local.payments], condition = null },
+        { sid = "MarkFailed", actions = ["dynamodb:UpdateItem"], resources = [local.payments] },
       ]
     }
     salary_files = {
       timeout     = 300, memory_size = 512, async_failure = local.async_failure
       environment = { SALARY_TABLE = local.names.salary_table }
       statements = [
-        { sid = "ReadSalaries", actions = ["s3:GetObject"], resources = ["${module.salary_bucket.arn}/${local.uploads}"], condition = null },
-        { sid = "WriteProcessedAndReports", actions = ["s3:PutObject"], resources = ["${module.salary_bucket.arn}/processed/*.psv", "${module.salary_bucket.arn}/${local.reports}"], condition = null },
-        { sid = "Salaries", actions = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], resources = [local.salary], condition = null },
+        { sid = "ReadSalaries", actions = ["s3:GetObject"], resources = ["${module.salary_bucket.arn}/${local.uploads}"] },
+        { sid = "WriteProcessedAndReports", actions = ["s3:PutObject"], resources = ["${module.salary_bucket.arn}/processed/*.psv", "${module.salary_bucket.arn}/${local.reports}"] },
+        { sid = "Salaries", actions = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], resources = [local.salary] },
       ]
     }
   }
