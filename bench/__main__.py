@@ -100,7 +100,7 @@ class Run:
         )
         client = self.stack.client("lambda")
         rss_idle = stack_figures.stack_rss_mb()
-        name = stack_figures.noop_function(client)
+        name = stack_figures.new_function(client)
         try:
             cold = stack_figures.timed_invoke(client, name)
             warm = [stack_figures.timed_invoke(client, name) for _ in range(self.args.invokes)]

@@ -15,53 +15,25 @@ and ratios.
 from __future__ import annotations
 
 import argparse
-import io
-import os
 import statistics
 import sys
-import time
-import uuid
-import zipfile
 from pathlib import Path
 
 import boto3
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "stack"))
+sys.path[:0] = [str(REPO), str(REPO / "stack")]
 import stackctl  # noqa: E402
 
+from bench.stack_figures import NOOP_HANDLER, new_function, timed_invoke, use_local_stack  # noqa: E402
+
 CODE = {
-    "no-op": "def handler(event, context):\n    return event\n",
+    "no-op": NOOP_HANDLER,
     "boto3 client at import": (
         "import boto3\nclient = boto3.client('dynamodb')\ndef handler(event, context):\n    return event\n"
     ),
 }
 BASELINE_ENV = {"PYTHONWARNINGS": "default"}
-
-
-def create(client, code: str, env: dict[str, str]) -> str:
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.writestr("handler.py", code)
-    name = f"bench-cold-{uuid.uuid4().hex[:8]}"
-    client.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Role="arn:aws:iam::000000000000:role/bench",
-        Handler="handler.handler",
-        Code={"ZipFile": archive.getvalue()},
-        Environment={"Variables": env},
-    )
-    client.get_waiter("function_active_v2").wait(FunctionName=name)
-    return name
-
-
-def first_invoke_ms(client, name: str) -> float:
-    started = time.perf_counter()
-    response = client.invoke(FunctionName=name, Payload=b"{}")
-    response["Payload"].read()
-    assert "FunctionError" not in response, response
-    return (time.perf_counter() - started) * 1000
 
 
 def pss_mb(pid: int) -> float:
@@ -75,13 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=15)
     args = parser.parse_args()
-    port = int(os.environ.get("LOCALSTACK_PORT") or 4566)
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
-        AWS_ACCESS_KEY_ID="test",
-        AWS_SECRET_ACCESS_KEY="test",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
+    use_local_stack()
     client = boto3.client("lambda")
     created: list[str] = []
     print("| cold start, first invoke's round trip | forked (median) | new interpreter (median) | ratio |")
@@ -91,11 +57,11 @@ def main() -> None:
         for kind, code in CODE.items():
             times: dict[str, list[float]] = {"forked": [], "baseline": []}
             for pair in range(args.pairs):
-                names = {"forked": create(client, code, {}), "baseline": create(client, code, BASELINE_ENV)}
+                names = {"forked": new_function(client, code), "baseline": new_function(client, code, BASELINE_ENV)}
                 created += names.values()
                 order = ["forked", "baseline"] if pair % 2 == 0 else ["baseline", "forked"]
                 for which in order:
-                    times[which].append(first_invoke_ms(client, names[which]))
+                    times[which].append(timed_invoke(client, names[which]))
                 if kind == "no-op":
                     for which, name in names.items():
                         idle[which].append(name)

@@ -58,20 +58,35 @@ def stack_cpu_seconds() -> dict[str, float]:
     return used
 
 
-def noop_function(client) -> str:
+NOOP_HANDLER = "def handler(event, context):\n    return event\n"
+
+
+def new_function(client, code: str = NOOP_HANDLER, env: dict[str, str] | None = None) -> str:
+    """A new python3.13 function with this handler.py (a new one has no warm environment yet); its name."""
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.writestr("handler.py", "def handler(event, context):\n    return event\n")
-    name = f"bench-noop-{uuid.uuid4().hex[:8]}"
+        bundle.writestr("handler.py", code)
+    name = f"bench-{uuid.uuid4().hex[:8]}"
     client.create_function(
         FunctionName=name,
         Runtime="python3.13",
         Role="arn:aws:iam::000000000000:role/bench",
         Handler="handler.handler",
         Code={"ZipFile": archive.getvalue()},
+        Environment={"Variables": env or {}},
     )
     client.get_waiter("function_active_v2").wait(FunctionName=name)
     return name
+
+
+def use_local_stack() -> None:
+    """Point boto3 at the checkout's stack (LOCALSTACK_PORT, default 4566) with LocalStack's test credentials."""
+    os.environ.update(
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{int(os.environ.get('LOCALSTACK_PORT') or 4566)}",
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
 
 
 def timed_invoke(client, name: str) -> float:
@@ -83,13 +98,7 @@ def timed_invoke(client, name: str) -> float:
 
 
 def main() -> None:
-    port = int(os.environ.get("LOCALSTACK_PORT") or 4566)
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
-        AWS_ACCESS_KEY_ID="test",
-        AWS_SECRET_ACCESS_KEY="test",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
+    use_local_stack()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--invokes", type=int, default=200)
     args = parser.parse_args()
@@ -104,7 +113,7 @@ def main() -> None:
         client = boto3.client("lambda")
         client.list_functions()
         rows.append(("stack RSS, idle", f"{stack_rss_mb():.0f} MB", "—"))
-        name = noop_function(client)
+        name = new_function(client)
         rows.append(("no-op Lambda, cold invoke", f"{timed_invoke(client, name):.0f} ms", "≤ 500 ms"))
         warm = sorted(timed_invoke(client, name) for _ in range(args.invokes))
         rows.append((f"no-op Lambda, warm p50 of {args.invokes}", f"{statistics.median(warm):.1f} ms", "≤ 15 ms"))
