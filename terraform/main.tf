@@ -152,7 +152,7 @@ locals {
   salary   = module.table["salary"].arn
 
   # Uploads are *.csv anywhere in a data bucket; what the ingesting functions write never ends in .csv, so it never
-  # triggers them: the report next to an upload, and the bills' part report of a chunk (payproc.ingest: a 15-digit
+  # triggers them: the report next to an upload, and the bills' part report of a chunk (payproc.bill_ingest: a 15-digit
   # offset, hence the 15 single-character wildcards).
   uploads      = "*.csv"
   reports      = "*.csv.rejected.jsonl"

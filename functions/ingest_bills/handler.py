@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from payproc.config import get_settings
-from payproc.ingest import IngestJob, is_bills_file, run_job
+from payproc.bill_ingest import IngestJob, is_bills_file, run_job
 from payproc.s3csv import object_from_record
 from payproc.telemetry import instrumented, logger
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from payproc.config import get_settings
-from payproc.ledger import PaymentRejected, TransientError, commit_payment
+from payproc.payment_store import PaymentRejected, TransientError, commit_payment
 from payproc.money import parse_money
 from payproc.telemetry import instrumented, logger
 

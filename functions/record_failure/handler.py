@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from payproc.config import get_settings
-from payproc.ledger import record_alert_failure, record_payment_failure
+from payproc.payment_store import record_alert_failure, record_payment_failure
 from payproc.payments import failure_reason
 from payproc.telemetry import instrumented, logger
 

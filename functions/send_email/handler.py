@@ -9,7 +9,7 @@ from typing import Any
 
 from payproc import aws
 from payproc.config import get_settings
-from payproc.ledger import alert_already_sent, record_alert_sent
+from payproc.payment_store import alert_already_sent, record_alert_sent
 from payproc.payments import alert_text
 from payproc.telemetry import instrumented, logger
 

@@ -1,15 +1,16 @@
-"""The balance table side of ingestion: read the current invoices of a batch, then create or update them."""
+"""The balance table (PaymentBalance), as ingestion writes it: read a batch's invoices, then create or update each by
+the rules of payproc.bills; every update is conditioned on the invoice being still unpaid and as it was read."""
 
 from __future__ import annotations
 
-import random
 import time
+from collections import Counter
 from typing import Any, Callable, Mapping
 
 from botocore.exceptions import ClientError
 
 from payproc import aws
-from payproc.bills import Action, BillRow, IngestSummary, decide, last_row_per_invoice, update_for
+from payproc.bills import Action, BillRow, decide
 from payproc.telemetry import logger
 
 BATCH_GET_LIMIT = 100
@@ -17,32 +18,28 @@ BATCH_WRITE_LIMIT = 25
 TRANSACTION_LIMIT = 100
 MAX_ATTEMPTS = 8
 CONDITIONAL_RETRIES = 5
-RETRYABLE_CONDITIONAL_CODES = ("ConditionalCheckFailedException", "TransactionConflictException")
 
 
-def write_batch(table_name: str, rows: list[tuple[int, BillRow]]) -> IngestSummary:
-    """Apply up to 100 valid rows to the balance table by the rules of payproc.bills; return their counts."""
-    summary = IngestSummary()
-    rows, summary.superseded = last_row_per_invoice(rows)
-    stored = read_invoices(table_name, [row.invoice_id for _, row in rows])
+def write_batch(table_name: str, rows: list[BillRow]) -> Counter[Action]:
+    """Apply up to 100 valid rows of distinct invoices to the balance table; return how many rows took each action."""
+    stored = read_invoices(table_name, [row.invoice_id for row in rows])
+    actions: Counter[Action] = Counter()
     creates: list[BillRow] = []
     updates: list[tuple[BillRow, Mapping[str, Any]]] = []
-    for _, row in rows:
+    for row in rows:
         action = decide(row, stored.get(row.invoice_id))
         if action is Action.CREATE:
             creates.append(row)
         elif action is Action.UPDATE:
             updates.append((row, stored[row.invoice_id]))
-        elif action is Action.SKIP_PAID:
-            summary.skipped_paid += 1
         else:
-            summary.skipped_unchanged += 1
+            actions[action] += 1
     # New invoices cannot have been paid yet (a payment needs the invoice), so plain puts are safe and cheapest.
     put_items(table_name, [row.as_item() for row in creates])
-    summary.created += len(creates)
+    actions[Action.CREATE] += len(creates)
     for start in range(0, len(updates), TRANSACTION_LIMIT):
-        summary.add(apply_updates(table_name, updates[start : start + TRANSACTION_LIMIT]))
-    return summary
+        actions += apply_updates(table_name, updates[start : start + TRANSACTION_LIMIT])
+    return actions
 
 
 def read_invoices(table_name: str, invoice_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -59,7 +56,7 @@ def read_invoices(table_name: str, invoice_ids: list[int]) -> dict[int, dict[str
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 break
-            _back_off(attempt)
+            aws.back_off(attempt)
         else:
             raise RuntimeError("DynamoDB kept keys unprocessed; giving up on this batch")
     return found
@@ -78,35 +75,32 @@ def put_items(table_name: str, items: list[dict[str, Any]]) -> None:
             pending = aws.bulk_dynamodb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
             if not pending:
                 break
-            _back_off(attempt)
+            aws.back_off(attempt)
         else:
             raise RuntimeError("DynamoDB kept items unprocessed; giving up on this batch")
 
 
-def apply_updates(table_name: str, updates: list[tuple[BillRow, Mapping[str, Any]]]) -> IngestSummary:
+def apply_updates(table_name: str, updates: list[tuple[BillRow, Mapping[str, Any]]]) -> Counter[Action]:
     """Update unpaid invoices in one transaction; if any changed since read, settle each one on its own."""
     if not updates:
-        return IngestSummary()
+        return Counter()
     try:
-        aws.dynamodb().transact_write_items(TransactItems=[update_for(row, seen, table_name) for row, seen in updates])
-        return IngestSummary(updated=len(updates))
+        aws.dynamodb().transact_write_items(TransactItems=[_update(row, seen, table_name) for row, seen in updates])
+        return Counter({Action.UPDATE: len(updates)})
     except ClientError as error:
-        if error.response["Error"]["Code"] != "TransactionCanceledException":
+        if aws.error_code(error) != aws.CANCELLED:
             raise
         logger.info(
             "update_transaction_cancelled",
             invoices=len(updates),
-            reasons=_reasons(error),
+            reasons=", ".join(sorted(aws.cancellation_reasons(error))) or "no reason given",
             then="applying them one by one",
         )
-    summary = IngestSummary()
-    for row, _ in updates:
-        summary.add(apply_one(table_name, row))
-    return summary
+    return Counter(apply_one(table_name, row) for row, _ in updates)
 
 
-def apply_one(table_name: str, row: BillRow, sleep: Callable[[float], None] = time.sleep) -> IngestSummary:
-    """Re-read one invoice and apply the row by the same rules, retrying if it changes under us."""
+def apply_one(table_name: str, row: BillRow, sleep: Callable[[float], None] = time.sleep) -> Action:
+    """Re-read one invoice and apply the row by the same rules, retrying if it changes under us; return the action."""
     client = aws.dynamodb()
     for attempt in range(CONDITIONAL_RETRIES):
         key = {"InvoiceID": row.invoice_id}
@@ -117,24 +111,32 @@ def apply_one(table_name: str, row: BillRow, sleep: Callable[[float], None] = ti
                 client.put_item(
                     TableName=table_name, Item=row.as_item(), ConditionExpression="attribute_not_exists(InvoiceID)"
                 )
-                return IngestSummary(created=1)
-            if action is Action.UPDATE:
-                client.update_item(**update_for(row, stored, table_name)["Update"])
-                return IngestSummary(updated=1)
+            elif action is Action.UPDATE:
+                client.update_item(**_update(row, stored, table_name)["Update"])
         except ClientError as error:
-            if error.response["Error"]["Code"] not in RETRYABLE_CONDITIONAL_CODES:
+            if not aws.is_conflict(error):
                 raise
-            _back_off(attempt, sleep)
+            aws.back_off(attempt, sleep)
             continue
-        return IngestSummary(skipped_paid=1) if action is Action.SKIP_PAID else IngestSummary(skipped_unchanged=1)
+        return action
     raise RuntimeError(f"invoice {row.invoice_id} kept changing while it was being updated")
 
 
-def _reasons(error: ClientError) -> str:
-    codes = [reason.get("Code", "?") for reason in error.response.get("CancellationReasons", [])]
-    return ", ".join(sorted(set(codes) - {"None"})) or "no reason given"
-
-
-def _back_off(attempt: int, sleep: Callable[[float], None] = time.sleep) -> None:
-    # Full jitter: concurrent writers retrying in step would collide again.
-    sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+def _update(row: BillRow, stored: Mapping[str, Any], table_name: str) -> dict[str, Any]:
+    """A TransactWriteItems Update that applies the row only if the invoice is still unpaid and as it was read."""
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": {"InvoiceID": row.invoice_id},
+            "UpdateExpression": "SET CustomerName = :name, Balance = :balance, IsProcessed = :flag",
+            "ConditionExpression": "IsProcessed = :unpaid AND Balance = :seen_balance AND CustomerName = :seen_name",
+            "ExpressionAttributeValues": {
+                ":name": row.customer_name,
+                ":balance": row.balance,
+                ":flag": row.is_processed,
+                ":unpaid": 0,
+                ":seen_balance": stored["Balance"],
+                ":seen_name": stored["CustomerName"],
+            },
+        }
+    }

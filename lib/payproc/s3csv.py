@@ -5,6 +5,10 @@ it knows the exact byte offset where each row ends, so a large file can be conti
 invocation (S3 ranged GET), and a line with bytes that are not UTF-8 becomes one rejected row instead of a decode
 error that ends the whole file. Decoded lines feed the stdlib csv parser, which pulls further lines only for a
 quoted field that spans them.
+
+Every pipeline treats an unreadable file one way: an object gone since its event (replaced or deleted) raises
+ObjectGone and is skipped, since its newer event, if any, handles what is there now; an empty file (or a first line
+that is neither the header nor a row) raises HeaderError and is rejected whole, as line 1 of its report.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import IO, Any, Callable, Iterator, Protocol, Sequence
 
-from botocore.exceptions import IncompleteReadError, ReadTimeoutError, ResponseStreamingError
+from botocore.exceptions import ClientError, IncompleteReadError, ReadTimeoutError, ResponseStreamingError
 
+from payproc import aws
 from payproc.telemetry import logger
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -26,10 +31,20 @@ READ_SIZE = 64 * 1024
 MAX_LINE_BYTES = 64 * 1024
 REPORT_SUFFIX = ".rejected.jsonl"
 BROKEN_STREAM_ERRORS = (ResponseStreamingError, IncompleteReadError, ReadTimeoutError)
+# What S3 answers for an object replaced (the pinned ETag or version no longer matches) or deleted since its event.
+GONE_CODES = frozenset({"PreconditionFailed", "412", "NoSuchKey", "NoSuchVersion", "404"})
 
 
 class HeaderError(ValueError):
-    """The file's first line is neither the expected header nor a valid row (or there is no first line)."""
+    """The file's first line is neither the expected header nor a valid row: the whole file is rejected."""
+
+
+class EmptyFileError(HeaderError):
+    """The file holds no line at all (at most a byte order mark)."""
+
+
+class ObjectGone(Exception):
+    """The object was replaced or deleted since the event that named it."""
 
 
 class ReadableBytes(Protocol):
@@ -61,7 +76,7 @@ def object_from_record(record: dict[str, Any]) -> S3ObjectRef:
 
 def open_object(s3_client: Any, ref: S3ObjectRef, start_offset: int = 0) -> ReadableBytes:
     """The object's body from start_offset on, pinned to the event's ETag/version so a replaced file is not mixed in;
-    a broken connection is resumed where it broke (ResumableBody)."""
+    a broken connection is resumed where it broke (ResumableBody). Raises ObjectGone if it was replaced or deleted."""
     return ResumableBody(s3_client, ref, start_offset)
 
 
@@ -86,7 +101,12 @@ class ResumableBody:
             request["IfMatch"] = f'"{self._ref.etag}"'
         if self.position:
             request["Range"] = f"bytes={self.position}-"
-        return self._s3.get_object(**request)["Body"]
+        try:
+            return self._s3.get_object(**request)["Body"]
+        except ClientError as error:
+            if aws.error_code(error) in GONE_CODES:
+                raise ObjectGone(f"s3://{self._ref.bucket}/{self._ref.key}: {aws.error_code(error)}") from None
+            raise
 
     def read(self, size: int = -1) -> bytes:
         while True:
@@ -172,7 +192,7 @@ class CsvRowReader:
         try:
             found = next(parser)
         except StopIteration:
-            raise HeaderError(f"the file is empty; expected the header {expected} or rows") from None
+            raise EmptyFileError(f"the file is empty; expected the header {expected} or rows") from None
         except csv.Error as error:
             raise HeaderError(f"the first line is not readable CSV: {error}") from None
         self.next_line = self._lines_read + 1

@@ -2,7 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from payproc.bills import Action, BillRow, IngestSummary, decide, last_row_per_invoice, parse_bill_row
+from payproc.bill_ingest import IngestSummary
+from payproc.bills import Action, BillRow, decide, last_row_per_invoice, parse_bill_row
 
 GOOD = {"InvoiceID": "17", "CustomerName": " Ada ", "Balance": "10.50", "IsProcessed": "0"}
 

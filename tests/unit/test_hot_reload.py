@@ -22,10 +22,12 @@ import hot_reload  # noqa: E402
 
 @pytest.fixture
 def sources(tmp_path) -> tuple[Path, Path, Path]:
-    """A copy of functions/ and lib/ (with a test file and a cache that must not be mirrored), and an out folder."""
+    """A copy of functions/ and lib/ (with a module beside a handler, a test file and a cache that must not be
+    mirrored), and an out folder."""
     functions, lib = tmp_path / "functions", tmp_path / "lib"
     shutil.copytree(REPO / "functions", functions, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "lib", lib, ignore=shutil.ignore_patterns("__pycache__"))
+    (functions / "salary_files" / "helpers.py").write_text("SEPARATOR = '|'\n")
     (functions / "get_balance" / "test_handler.py").write_text("def test(): pass\n")
     (lib / "payproc" / "__pycache__").mkdir()
     (lib / "payproc" / "__pycache__" / "money.cpython-313.pyc").write_bytes(b"\0")
@@ -49,8 +51,8 @@ def test_each_function_gets_its_code_with_lib_packages_beside_it(sources):
         for name in ({p.relative_to(function).as_posix() for p in function.rglob("*.py")} - {"test_handler.py"})
         | {p.relative_to(lib).as_posix() for p in (lib / "payproc").glob("*.py")}
     }
-    assert (out / "salary_files" / "salary_rules.py").read_bytes() == (
-        functions / "salary_files" / "salary_rules.py"
+    assert (out / "salary_files" / "helpers.py").read_bytes() == (
+        functions / "salary_files" / "helpers.py"
     ).read_bytes()
     assert (out / "send_text" / "payproc" / "money.py").read_bytes() == (lib / "payproc" / "money.py").read_bytes()
     assert {p.stat().st_mode & 0o777 for p in out.rglob("*") if p.is_file()} == {0o644}
@@ -72,16 +74,16 @@ def test_edits_and_removals_change_the_files_inside_the_same_folders(sources):
 
     (lib / "payproc" / "money.py").write_text("# edited\n")
     (functions / "get_balance" / "handler.py").write_text("def handler(event, context):\n    return 1\n")
-    (functions / "salary_files" / "salary_ledger.py").unlink()
+    (functions / "salary_files" / "helpers.py").unlink()
     changed = hot_reload.mirror(functions, lib, out)
 
-    assert ("get_balance", "handler.py") in changed and ("salary_files", "salary_ledger.py (removed)") in changed
+    assert ("get_balance", "handler.py") in changed and ("salary_files", "helpers.py (removed)") in changed
     assert sorted(function for function, name in changed if name == "payproc/money.py") == sorted(
         p.name for p in functions.iterdir()
     )
     assert (out / "start_payment" / "payproc" / "money.py").read_text() == "# edited\n"
     assert (out / "get_balance" / "handler.py").read_text().endswith("return 1\n")
-    assert not (out / "salary_files" / "salary_ledger.py").exists()
+    assert not (out / "salary_files" / "helpers.py").exists()
     assert {p: p.stat().st_ino for p in folders} == folders
     assert not (out / "get_balance" / "__pycache__").exists()
     assert not list(out.rglob(".*.partial"))

@@ -7,7 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from payproc import aws, bill_store, ingest, ledger
+from payproc import aws, bill_ingest, bill_store, payment_store
 from payproc.bills import BillRow
 from tests.unit.payproc_support import (
     BALANCE_TABLE,
@@ -144,13 +144,13 @@ def test_a_large_file_completes_through_chunked_continuations(stack, monkeypatch
     rows[100] = "bad,row,1,0"
     rows[450] = "9999,Wrong,Columns"
     continuations = []
-    monkeypatch.setattr(ingest, "invoke_continuation", lambda arn, job: continuations.append(job))
+    monkeypatch.setattr(bill_ingest, "invoke_continuation", lambda arn, job: continuations.append(job))
     event = upload("bills-due/big.csv", "\ufeff" + HEADER + "\r\n".join(rows) + "\r\n")
     stack.handler(event, FakeContext())
     handled = 0
     while continuations:  # what Lambda's async invocations would do, one after another
         job = continuations.pop(0)
-        payload = json.loads(json.dumps({"continuation": ingest.asdict(job)}))  # it travels as JSON
+        payload = json.loads(json.dumps({"continuation": bill_ingest.asdict(job)}))  # it travels as JSON
         result = stack.handler(payload, FakeContext())
         handled += 1
     assert handled > 5
@@ -164,7 +164,7 @@ def test_a_large_file_completes_through_chunked_continuations(stack, monkeypatch
 
 def test_a_continuation_stops_when_time_runs_short(stack, monkeypatch):
     continuations = []
-    monkeypatch.setattr(ingest, "invoke_continuation", lambda arn, job: continuations.append(job))
+    monkeypatch.setattr(bill_ingest, "invoke_continuation", lambda arn, job: continuations.append(job))
     event = upload("bills-due/slow.csv", HEADER + "".join(f"{n},C,1.00,0\n" for n in range(1, 50)))
     stack.handler(event, FakeContext(remaining_ms=5_000))  # below the 10 s reserve: one row, then hand over
     assert len(bills()) == 1 and continuations[0].line == 3 and continuations[0].offset > len(HEADER)
@@ -184,7 +184,7 @@ def test_every_line_of_an_ingestion_carries_its_bucket_and_key_and_its_rows_are_
     stack.handler(upload("other/x.txt", HEADER), FakeContext())
     lines = log_lines()
     assert [line["message"] for line in lines] == ["ingest_chunk", "ingest_summary", "ingest_ignored"]
-    assert lines[0]["location"].startswith("run_job:")  # logged by payproc.ingest
+    assert lines[0]["location"].startswith("run_job:")  # logged by payproc.bill_ingest
     assert [(line["bucket"], line["key"]) for line in lines] == [(BILLS_BUCKET, "bills-due/logged.csv")] * 2 + [
         (BILLS_BUCKET, "other/x.txt")
     ]
@@ -202,7 +202,10 @@ def commit_a_payment(invoice_id: int, amount: str) -> str:
     boto3.resource("dynamodb", region_name=REGION).Table(PAYMENTS_TABLE).put_item(
         Item={"PaymentId": payment_id, "Status": "accepted", "InvoiceID": invoice_id, "Amount": Decimal(amount)}
     )
-    assert ledger.commit_payment(BALANCE_TABLE, PAYMENTS_TABLE, payment_id, invoice_id, Decimal(amount), None) == "paid"
+    assert (
+        payment_store.commit_payment(BALANCE_TABLE, PAYMENTS_TABLE, payment_id, invoice_id, Decimal(amount), None)
+        == "paid"
+    )
     return payment_id
 
 

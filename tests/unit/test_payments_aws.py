@@ -9,8 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from payproc import aws, ledger
-from payproc.ledger import PaymentRejected, TransientError
+from payproc import aws, payment_store
+from payproc.payment_store import PaymentRejected, TransientError
 from payproc.payments import payment_id_for
 from tests.unit.payproc_support import (
     BALANCE_TABLE,
@@ -369,7 +369,7 @@ def test_two_alerts_finishing_together_mark_the_payment_notified_once(stack):
     payment = accepted_payment(stack, choices="both")
     load_handler("process_payment").handler({"payment": payment}, FakeContext())
     pid = payment["paymentId"]
-    ledger.record_alert_sent(PAYMENTS_TABLE, pid, "email")
+    payment_store.record_alert_sent(PAYMENTS_TABLE, pid, "email")
     # The text alert's flag lands; before it marks the payment notified, the email step (seeing both sent) does.
     after_next_call(
         aws.table(PAYMENTS_TABLE).meta.client,
@@ -381,7 +381,7 @@ def test_two_alerts_finishing_together_mark_the_payment_notified_once(stack):
             ExpressionAttributeValues={":n": "notified"},
         ),
     )
-    assert ledger.record_alert_sent(PAYMENTS_TABLE, pid, "text") == "notified"
+    assert payment_store.record_alert_sent(PAYMENTS_TABLE, pid, "text") == "notified"
     assert payments_table().get_item(Key={"PaymentId": pid})["Item"]["Status"] == "notified"
 
 

@@ -3,17 +3,20 @@ import json
 
 import pytest
 
-from botocore.exceptions import ResponseStreamingError
+from botocore.exceptions import ClientError, ResponseStreamingError
 
 from payproc.bills import parse_bill_row
 from payproc.s3csv import (
     MAX_LINE_BYTES,
     CsvRowReader,
+    EmptyFileError,
     HeaderError,
+    ObjectGone,
     RejectedRows,
     ResumableBody,
     S3ObjectRef,
     object_from_record,
+    open_object,
     report_key,
 )
 
@@ -87,6 +90,32 @@ def test_blank_lines_and_a_missing_final_newline_are_fine():
 def test_a_wrong_or_missing_header_stops_the_file(data):
     with pytest.raises(HeaderError):
         read_all(data)
+
+
+@pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf"])
+def test_an_empty_file_is_rejected_whole_like_a_wrong_header(data):
+    with pytest.raises(EmptyFileError, match="the file is empty") as error:
+        read_all(data)
+    assert isinstance(error.value, HeaderError)  # every pipeline rejects it whole, as line 1 of its report
+
+
+class _GoneS3:
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def get_object(self, **request):
+        raise ClientError({"Error": {"Code": self.code, "Message": "gone"}}, "GetObject")
+
+
+@pytest.mark.parametrize("code", ["PreconditionFailed", "NoSuchKey", "NoSuchVersion", "404"])
+def test_an_object_replaced_or_deleted_since_its_event_is_gone(code):
+    with pytest.raises(ObjectGone, match=f"s3://b/k: {code}"):
+        open_object(_GoneS3(code), S3ObjectRef("b", "k", etag="abc"))
+
+
+def test_another_error_of_s3_is_not_taken_for_a_gone_object():
+    with pytest.raises(ClientError, match="AccessDenied"):
+        open_object(_GoneS3("AccessDenied"), S3ObjectRef("b", "k"))
 
 
 def test_a_header_with_spaces_or_crlf_is_accepted():

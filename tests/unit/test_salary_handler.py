@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
-import sys
 from collections import defaultdict
 from decimal import Decimal
-from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote_plus
 
@@ -17,41 +14,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from payproc.config import reload_settings
+from payproc import salaries, salary_store
 from seed.salaries import SalariesSpec, salary_csv, year_of_rows
-from tests.unit.payproc_support import FakeContext
+from tests.unit.payproc_support import FakeContext, load_handler, use_mock_environment
 
-FUNCTION_DIR = Path(__file__).resolve().parents[2] / "functions" / "salary_files"
-SIBLING_MODULES = ("salary_rules", "salary_ledger")
 BUCKET, TABLE = "test-salary-files", "test-EmployeeSalary"
 HEADER_LINE = "EmpID,EmpName,EmpSalary\n"
 
 
-@pytest.fixture(scope="module")
-def function():
-    """The handler imported as Lambda imports it (its folder first on sys.path, under its own module name), and its
-    sibling modules forgotten afterwards so another function's modules of the same names are never shadowed."""
-    sys.path.insert(0, str(FUNCTION_DIR))
-    try:
-        spec = importlib.util.spec_from_file_location("salary_files_handler_under_test", FUNCTION_DIR / "handler.py")
-        handler = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = handler
-        spec.loader.exec_module(handler)
-        yield SimpleNamespace(handler=handler, ledger=sys.modules["salary_ledger"])
-    finally:
-        sys.path.remove(str(FUNCTION_DIR))
-        for name in (*SIBLING_MODULES, "salary_files_handler_under_test"):
-            sys.modules.pop(name, None)
-
-
 @pytest.fixture
-def aws(monkeypatch, function):
-    # tests/conftest.py points every client at the local stack; moto only answers AWS's own endpoints.
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("SALARY_TABLE", TABLE)
-    reload_settings()
-    function.handler._clients.cache_clear()
+def aws(monkeypatch):
+    use_mock_environment(monkeypatch, SALARY_TABLE=TABLE)
     with mock_aws():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
@@ -66,12 +39,10 @@ def aws(monkeypatch, function):
             BillingMode="PAY_PER_REQUEST",
         )
         yield SimpleNamespace(s3=s3, table=boto3.resource("dynamodb").Table(TABLE))
-    function.handler._clients.cache_clear()
-    reload_settings()
 
 
 @pytest.fixture
-def upload(aws, function):
+def upload(aws):
     """Put an object and deliver its S3 event to the handler (key URL-encoded as S3 sends it); return the summary."""
 
     def put_and_deliver(key: str, text: str | bytes) -> dict:
@@ -84,8 +55,10 @@ def upload(aws, function):
             "eventName": "ObjectCreated:Put",
             "s3": {"bucket": {"name": BUCKET}, "object": {"key": quote_plus(key), "eTag": etag, "size": size}},
         }
-        [summary] = function.handler.handler({"Records": [record]}, FakeContext())
+        [summary] = function.handler({"Records": [record]}, FakeContext())["files"]
         return summary
+
+    function = load_handler("salary_files")
 
     put_and_deliver.deliver = deliver
     return put_and_deliver
@@ -189,13 +162,30 @@ def test_bad_rows_go_to_the_report_and_good_rows_still_count(aws, upload):
     assert report(aws, "salaries/2026-04.csv") == []
 
 
-@pytest.mark.parametrize("text", [b"", b"\xef\xbb\xbf", HEADER_LINE.encode(), b"EmpID,EmpName,EmpSalary\r\n\r\n"])
-def test_an_empty_or_header_only_file_is_a_no_op(aws, upload, text):
+@pytest.mark.parametrize("text", [HEADER_LINE.encode(), b"EmpID,EmpName,EmpSalary\r\n\r\n"])
+def test_a_header_only_file_is_a_no_op(aws, upload, text):
     upload("salaries/2026-01.csv", HEADER_LINE + "1,Ada Lovelace,6000.00\n")
     before = aws.table.scan(ConsistentRead=True)["Items"]
     assert upload("salaries/2026-01.csv", text)["outcome"] == "no-op"
     assert aws.table.scan(ConsistentRead=True)["Items"] == before
     assert report(aws, "salaries/2026-01.csv") == []  # still the first run's report: nothing was written
+
+
+@pytest.mark.parametrize("text", [b"", b"\xef\xbb\xbf"])
+def test_an_empty_file_is_rejected_whole_as_a_bills_file_is_and_changes_nothing(aws, upload, text):
+    upload("salaries/2026-01.csv", HEADER_LINE + "1,Ada Lovelace,6000.00\n")
+    before = aws.table.scan(ConsistentRead=True)["Items"]
+    assert upload("salaries/2026-01.csv", text)["outcome"] == "rejected"
+    assert aws.table.scan(ConsistentRead=True)["Items"] == before
+    [entry] = report(aws, "salaries/2026-01.csv")
+    assert (entry["line"], entry["row"]) == (1, []) and "the file is empty" in entry["reason"]
+
+
+def test_an_event_for_a_deleted_file_is_skipped_as_a_bills_file_is(aws, upload):
+    etag = aws.s3.put_object(Bucket=BUCKET, Key="salaries/2026-05.csv", Body=HEADER_LINE + "1,Ada,1.00\n")["ETag"]
+    aws.s3.delete_object(Bucket=BUCKET, Key="salaries/2026-05.csv")
+    assert upload.deliver("salaries/2026-05.csv", etag, 10)["outcome"] == "superseded"
+    assert totals(aws) == {}
 
 
 def test_a_file_with_only_bad_rows_leaves_its_month_as_it_was(aws, upload):
@@ -232,8 +222,8 @@ def test_files_without_a_month_each_count_once_by_their_key(aws, upload):
     )
 
 
-def test_sources_never_share_a_hash_key_with_each_other_or_with_an_employee(function):
-    Source, hash_key = sys.modules["salary_rules"].Source, function.ledger.source_hash_key
+def test_sources_never_share_a_hash_key_with_each_other_or_with_an_employee():
+    Source, hash_key = salaries.Source, salary_store.source_hash_key
     assert hash_key(Source("2026-01", "salaries/2026-01.csv")) == -202601
     months = {hash_key(Source(f"{year:04d}-{month:02d}", "k")) for year in (0, 2026, 9999) for month in (1, 12)}
     keys = {hash_key(Source(None, key)) for key in ("salarydata-1.csv", "salarydata-2.csv", "a/salarydata-1.csv")}
@@ -271,22 +261,21 @@ def test_an_event_for_an_object_replaced_since_is_left_to_the_newer_event(aws, u
     assert totals(aws) == {(1, "Ada"): Decimal("2.00")}
 
 
-def test_a_writer_that_read_a_stale_month_retries_instead_of_adding_twice(aws, upload, function, monkeypatch):
+def test_a_writer_that_read_a_stale_month_retries_instead_of_adding_twice(aws, upload, monkeypatch):
     upload("salaries/2026-09.csv", HEADER_LINE + "1,Ada,6000.00\n2,Bob,5555.00\n")
-    ledger = function.ledger.SalaryLedger(boto3.client("dynamodb"), TABLE)
-    real_read, reads = ledger.contributions, []
+    store = salary_store.SalaryStore(TABLE)
+    real_read, reads = store.contributions, []
 
     def first_read_is_stale(source) -> dict:
         # The first read misses what the first run wrote, as a run that raced it would.
         reads.append(source)
         return {} if len(reads) == 1 else real_read(source)
 
-    monkeypatch.setattr(ledger, "contributions", first_read_is_stale)
-    monkeypatch.setattr(function.ledger.time, "sleep", lambda seconds: None)
-    rules = sys.modules["salary_rules"]
-    Employee = rules.Employee
-    changed = ledger.replace(
-        rules.Source("2026-09", "salaries/2026-09.csv"),
+    monkeypatch.setattr(store, "contributions", first_read_is_stale)
+    monkeypatch.setattr(salary_store.aws, "back_off", lambda attempt: None)
+    Employee = salaries.Employee
+    changed = store.replace(
+        salaries.Source("2026-09", "salaries/2026-09.csv"),
         {Employee(1, "Ada"): Decimal("6000.00"), Employee(2, "Bob"): Decimal("5000.00")},
     )
     assert changed == 1 and len(reads) == 2  # the stale plan was refused, the second one applied

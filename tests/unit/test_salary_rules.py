@@ -3,27 +3,12 @@ contributions are replaced."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-RULES_PATH = Path(__file__).resolve().parents[2] / "functions" / "salary_files" / "salary_rules.py"
+from payproc import salaries as rules
 
-
-def load_rules():
-    # Loaded by file path under a name of its own: functions/ holds other functions' modules, and none of them
-    # is a package, so a plain import could pick up the wrong file.
-    spec = importlib.util.spec_from_file_location("salary_files_rules_under_test", RULES_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
-
-
-rules = load_rules()
 Employee, Change, RowError = rules.Employee, rules.Change, rules.RowError
 ADA, BOB, CY = Employee(1, "Ada Lovelace"), Employee(2, "Bob Smith"), Employee(3, "Cy Young")
 

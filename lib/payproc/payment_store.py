@@ -1,4 +1,5 @@
-"""Writes to the Payments table made by the workflow's functions: commit, notification results, failures."""
+"""The Payments table, as the workflow's functions write it: the commit (with the invoice's balance, in one
+transaction), each alert's result, a failure."""
 
 from __future__ import annotations
 
@@ -10,20 +11,6 @@ from payproc import aws
 from payproc.money import format_money
 from payproc.payments import State, all_alerts_sent, now_iso
 from payproc.telemetry import PAYMENTS_FAILED, PAYMENTS_SUCCEEDED, count
-
-TRANSIENT_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "TransactionConflictException",
-        "TransactionInProgressException",
-    }
-)
-# A cancelled transaction names its reasons with codes of their own (DynamoDB's TransactionCanceledException docs).
-TRANSIENT_CANCELLATION_REASONS = frozenset({"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError"})
 
 
 class PaymentRejected(Exception):
@@ -81,14 +68,10 @@ def commit_payment(
         count(PAYMENTS_SUCCEEDED)
         return State.PAID
     except ClientError as error:
-        code = error.response["Error"]["Code"]
-        if code in TRANSIENT_CODES:
-            raise TransientError(code) from None
-        if code != "TransactionCanceledException":
+        if aws.is_transient(error):
+            raise TransientError(",".join(sorted(aws.cancellation_reasons(error))) or aws.error_code(error)) from None
+        if aws.error_code(error) != aws.CANCELLED:
             raise
-        reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-    if any(reason in TRANSIENT_CANCELLATION_REASONS for reason in reasons):
-        raise TransientError(",".join(str(reason) for reason in reasons))
     return _settle_cancelled(balance_table, payments_table, payment_id, invoice_id, amount)
 
 
@@ -130,7 +113,7 @@ def record_payment_failure(payments_table: str, payment_id: str, reason: str) ->
             },
         )
     except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        if aws.error_code(error) != aws.CONDITION_FAILED:
             raise
         return False  # committed after all (e.g. a timeout after the write): a paid payment is never marked failed
     count(PAYMENTS_FAILED)
@@ -159,7 +142,7 @@ def record_alert_sent(payments_table: str, payment_id: str, channel: str) -> str
             ExpressionAttributeValues={":notified": State.NOTIFIED, ":paid": State.PAID, ":now": now_iso()},
         )
     except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        if aws.error_code(error) != aws.CONDITION_FAILED:
             raise
     return State.NOTIFIED
 

@@ -5,7 +5,7 @@ Two kinds of items share the table (hash EmpID N, range EmpName S, as the contra
 - total:        EmpID=<id>        EmpName=<name>        TotalSalary
 - contribution: EmpID=<source>    EmpName="<id>#<name>"  MonthSalary, [Month,] ContributorID, ContributorName, SourceKey
 
-A source (salary_rules.Source: a month, or the object key of a file without one) keeps its contributions under one
+A source (payproc.salaries.Source: a month, or the object key of a file without one) keeps its contributions under one
 negative hash key (employee ids are positive), so one Query lists them all: that is what lets a corrected file take
 back the contribution of an employee it no longer lists. Every change writes the contribution and the total in one
 transaction, conditioned on the contribution still being what was read, so a total always equals the sum of its
@@ -15,28 +15,22 @@ employee's contributions. docs/salaries.md explains the choice.
 from __future__ import annotations
 
 import hashlib
-import random
-import time
 from decimal import Decimal
 from typing import Any, Iterable
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from payproc import aws
+from payproc.salaries import Change, Employee, Source, plan_changes
 from payproc.telemetry import logger
-from salary_rules import Change, Employee, Source, plan_changes
 
 # Two actions per employee: 25 employees make 50 actions, half of the 100 a DynamoDB transaction allows.
 EMPLOYEES_PER_TRANSACTION = 25
 MAX_ATTEMPTS = 6
-# Cancellation reasons that mean "someone else changed these items meanwhile": read again and replan.
-RETRYABLE_REASONS = {"ConditionalCheckFailed", "TransactionConflict"}
 # Months take -1 to -999912 (minus YYYYMM); the key of a file without a month takes a 96-bit hash beyond them (29
 # digits at most, well inside DynamoDB's 38).
 KEY_SOURCES_FROM = 10**7
 KEY_HASH_BYTES = 12
-
-_deserialize = TypeDeserializer().deserialize
 
 
 class ConcurrentChangesError(RuntimeError):
@@ -57,30 +51,29 @@ def contribution_sort_key(employee: Employee) -> str:
     return f"{employee.emp_id}#{employee.emp_name}"
 
 
-def _number(value: Decimal) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-class SalaryLedger:
+class SalaryStore:
     """Reads and replaces a source's contributions, keeping every employee's total equal to their sum."""
 
-    def __init__(self, dynamodb_client: Any, table_name: str) -> None:
-        self._dynamodb = dynamodb_client
+    def __init__(self, table_name: str) -> None:
         self._table = table_name
 
     def contributions(self, source: Source) -> dict[Employee, Decimal]:
         """Each employee's contribution of the source as stored now (strongly consistent)."""
         contributions: dict[Employee, Decimal] = {}
-        pages = self._dynamodb.get_paginator("query").paginate(
-            TableName=self._table,
-            KeyConditionExpression="EmpID = :source",
-            ExpressionAttributeValues={":source": {"N": str(source_hash_key(source))}},
-            ConsistentRead=True,
+        pages = (
+            aws.dynamodb()
+            .get_paginator("query")
+            .paginate(
+                TableName=self._table,
+                KeyConditionExpression="EmpID = :source",
+                ExpressionAttributeValues={":source": source_hash_key(source)},
+                ConsistentRead=True,
+            )
         )
         for page in pages:
             for item in page["Items"]:
-                employee = Employee(int(_deserialize(item["ContributorID"])), _deserialize(item["ContributorName"]))
-                contributions[employee] = _deserialize(item["MonthSalary"])
+                employee = Employee(int(item["ContributorID"]), item["ContributorName"])
+                contributions[employee] = item["MonthSalary"]
         return contributions
 
     def replace(self, source: Source, wanted: dict[Employee, Decimal]) -> int:
@@ -98,7 +91,7 @@ class SalaryLedger:
                     changed += len(batch)
                 return changed
             except ClientError as error:
-                if not _is_concurrent_change(error):
+                if not aws.is_conflict(error):
                     raise
                 logger.warning(
                     "contributions_changed_while_written",
@@ -106,7 +99,7 @@ class SalaryLedger:
                     attempt=attempt,
                     then="reading them again",
                 )
-                time.sleep(random.uniform(0.05, 0.2) * attempt)  # jitter so two writers stop colliding
+                aws.back_off(attempt)
         raise ConcurrentChangesError(f"the contributions of {source.name} kept changing during {MAX_ATTEMPTS} attempts")
 
     def _write(self, source: Source, changes: Iterable[Change]) -> None:
@@ -114,31 +107,31 @@ class SalaryLedger:
         for change in changes:
             actions.append(self._contribution_action(source, change))
             actions.append(self._total_action(change))
-        self._dynamodb.transact_write_items(TransactItems=actions)
+        aws.dynamodb().transact_write_items(TransactItems=actions)
 
     def _contribution_action(self, source: Source, change: Change) -> dict[str, Any]:
-        key = {"EmpID": {"N": str(source_hash_key(source))}, "EmpName": {"S": contribution_sort_key(change.employee)}}
+        key = {"EmpID": source_hash_key(source), "EmpName": contribution_sort_key(change.employee)}
         if change.old is None:
             item = {
                 **key,
-                "ContributorID": {"N": str(change.employee.emp_id)},
-                "ContributorName": {"S": change.employee.emp_name},
-                "MonthSalary": _number(change.new),
-                "SourceKey": {"S": source.key},
+                "ContributorID": change.employee.emp_id,
+                "ContributorName": change.employee.emp_name,
+                "MonthSalary": change.new,
+                "SourceKey": source.key,
             }
             if source.month:
-                item["Month"] = {"S": source.month}
+                item["Month"] = source.month
             return {
                 "Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(EmpID)"}
             }
         # The condition is what makes a concurrent or repeated run safe: it only applies to the value it read.
         guard = {
             "ConditionExpression": "MonthSalary = :old",
-            "ExpressionAttributeValues": {":old": _number(change.old)},
+            "ExpressionAttributeValues": {":old": change.old},
         }
         if change.new is None:
             return {"Delete": {"TableName": self._table, "Key": key, **guard}}
-        guard["ExpressionAttributeValues"] |= {":new": _number(change.new), ":source": {"S": source.key}}
+        guard["ExpressionAttributeValues"] |= {":new": change.new, ":source": source.key}
         return {
             "Update": {
                 "TableName": self._table,
@@ -149,20 +142,13 @@ class SalaryLedger:
         }
 
     def _total_action(self, change: Change) -> dict[str, Any]:
-        key = {"EmpID": {"N": str(change.employee.emp_id)}, "EmpName": {"S": change.employee.emp_name}}
+        key = {"EmpID": change.employee.emp_id, "EmpName": change.employee.emp_name}
         # ADD creates the total at the delta for a new employee; DynamoDB numbers are exact decimals.
         return {
             "Update": {
                 "TableName": self._table,
                 "Key": key,
                 "UpdateExpression": "ADD TotalSalary :delta",
-                "ExpressionAttributeValues": {":delta": _number(change.delta)},
+                "ExpressionAttributeValues": {":delta": change.delta},
             }
         }
-
-
-def _is_concurrent_change(error: ClientError) -> bool:
-    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return False
-    reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
-    return bool(reasons & RETRYABLE_REASONS) and reasons <= RETRYABLE_REASONS | {"None", None}

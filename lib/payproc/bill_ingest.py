@@ -10,22 +10,74 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from botocore.exceptions import ClientError
 
 from payproc import aws
 from payproc.bill_store import write_batch
-from payproc.bills import BILLS_HEADER, BillRow, IngestSummary, parse_bill_row
-from payproc.s3csv import CsvRowReader, HeaderError, RejectedRows, S3ObjectRef, open_object, report_key
+from payproc.bills import BILLS_HEADER, Action, BillRow, last_row_per_invoice, parse_bill_row
+from payproc.s3csv import CsvRowReader, HeaderError, ObjectGone, RejectedRows, S3ObjectRef, open_object, report_key
 from payproc.telemetry import ROWS_INGESTED, ROWS_REJECTED, count, logger
 
 BATCH_ROWS = 100  # one BatchGetItem, and at most one TransactWriteItems, per batch
 WRITER_THREADS = 4
 MAX_BATCHES_IN_FLIGHT = 8  # bounds memory: at most this many batches wait for DynamoDB
 MIN_RESERVE_MS = 10_000
+
+
+@dataclass
+class IngestSummary:
+    """Counts of one file's ingestion (summed over its chunks)."""
+
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped_paid: int = 0
+    skipped_unchanged: int = 0
+    superseded: int = 0
+    rejected: int = 0
+
+    @property
+    def written(self) -> int:
+        """Rows that changed the table."""
+        return self.created + self.updated
+
+    @property
+    def skipped(self) -> int:
+        """Valid rows that changed nothing."""
+        return self.skipped_paid + self.skipped_unchanged + self.superseded
+
+    @property
+    def ingested(self) -> int:
+        """Valid rows, each applied by the rules: written, or left as the table had it."""
+        return self.written + self.skipped
+
+    def add(self, other: "IngestSummary") -> None:
+        """Add another summary's counts to this one."""
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def add_actions(self, actions: Counter[Action]) -> None:
+        """Count what the balance table did with a batch's rows (payproc.bill_store.write_batch)."""
+        self.created += actions[Action.CREATE]
+        self.updated += actions[Action.UPDATE]
+        self.skipped_paid += actions[Action.SKIP_PAID]
+        self.skipped_unchanged += actions[Action.SKIP_UNCHANGED]
+
+    def as_dict(self) -> dict[str, int]:
+        """Counts for logs and continuation payloads."""
+        counts = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {**counts, "written": self.written, "skipped": self.skipped}
+
+    @classmethod
+    def from_dict(cls, counts: Mapping[str, int] | None) -> "IngestSummary":
+        """A summary from as_dict() output (extra keys ignored)."""
+        counts = counts or {}
+        return cls(**{name: int(counts.get(name, 0)) for name in cls.__dataclass_fields__})
 
 
 class LambdaContext(Protocol):
@@ -101,11 +153,11 @@ class BatchPipeline:
         pool: ThreadPoolExecutor,
         table_name: str,
         summary: IngestSummary,
-        write: Callable[[str, list[tuple[int, BillRow]]], IngestSummary] = write_batch,
+        write: Callable[[str, list[BillRow]], Counter[Action]] = write_batch,
     ) -> None:
         self.pool, self.table_name, self.summary, self.write = pool, table_name, summary, write
         self.rows: list[tuple[int, BillRow]] = []
-        self.in_flight: list[tuple[Future[IngestSummary], set[int]]] = []
+        self.in_flight: list[tuple[Future[Counter[Action]], set[int]]] = []
 
     def add(self, line: int, row: BillRow) -> None:
         """Queue one valid row; submits a batch when it is full."""
@@ -121,17 +173,19 @@ class BatchPipeline:
             self._collect_oldest()
 
     def _submit(self) -> None:
-        batch, self.rows = self.rows, []
+        batch, superseded = last_row_per_invoice(self.rows)
+        self.rows = []
+        self.summary.superseded += superseded
         ids = {row.invoice_id for _, row in batch}
         while self.in_flight and (
             len(self.in_flight) >= MAX_BATCHES_IN_FLIGHT or any(ids & pending for _, pending in self.in_flight)
         ):
             self._collect_oldest()
-        self.in_flight.append((self.pool.submit(self.write, self.table_name, batch), ids))
+        self.in_flight.append((self.pool.submit(self.write, self.table_name, [row for _, row in batch]), ids))
 
     def _collect_oldest(self) -> None:
         future, _ = self.in_flight.pop(0)
-        self.summary.add(future.result())
+        self.summary.add_actions(future.result())
 
 
 def run_job(
@@ -146,12 +200,9 @@ def run_job(
     s3 = aws.client("s3")
     try:
         body = open_object(s3, job.ref, job.offset)
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("PreconditionFailed", "NoSuchKey", "NoSuchVersion", "412", "404"):
-            # The file was replaced or deleted since the event: its own event ingests the new one.
-            logger.info("ingest_stopped", reason=error.response["Error"]["Code"])
-            return None
-        raise
+    except ObjectGone as gone:
+        logger.info("ingest_stopped", reason=str(gone), then="left to the newer event, if any")
+        return None
     rejects = RejectedRows()
     chunk = IngestSummary()
     reader = CsvRowReader(body, BILLS_HEADER, rejects, parse_bill_row, start_offset=job.offset, start_line=job.line)
