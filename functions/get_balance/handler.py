@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Mapping
 
-from payproc import aws
+from payproc import bill_store
 from payproc.config import get_settings
-from payproc.http import api_handler, error_response, json_response, path_parameter, query_parameter
+from payproc.http import ApiError, api_handler, json_response, path_parameter, query_parameter
 from payproc.money import format_money
 from payproc.validation import parse_invoice_id
 
@@ -33,9 +33,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         invoice_id = parse_invoice_id(requested_invoice_id(event))
     except ValueError as error:
-        return error_response(400, "invalid invoice id", {"InvoiceID": str(error)})
-    table = aws.table(get_settings().require("balance_table"))
-    item = table.get_item(Key={"InvoiceID": invoice_id}).get("Item")
+        raise ApiError(400, "invalid invoice id", {"InvoiceID": str(error)}) from None
+    item = bill_store.read_invoice(get_settings().require("balance_table"), invoice_id, consistent=False)
     if item is None:
-        return error_response(404, f"invoice {invoice_id} not found")
+        raise ApiError(404, f"invoice {invoice_id} not found")
     return json_response(200, balance_view(item))

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from payproc import aws
+from payproc import payment_store
 from payproc.config import get_settings
-from payproc.http import api_handler, error_response, json_response, path_parameter
+from payproc.http import ApiError, api_handler, json_response, path_parameter
 from payproc.payments import status_view
 from payproc.telemetry import logger
-
-PAYMENT_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+from payproc.validation import parse_payment_id
 
 
 @api_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer 200 with the payment's status, 400 for a malformed id, 404 for an unknown one."""
-    payment_id = path_parameter(event, "PaymentId") or ""
-    if not PAYMENT_ID_PATTERN.match(payment_id):
-        return error_response(400, "invalid payment id", {"PaymentId": "must be 32 lowercase hex characters"})
+    try:
+        payment_id = parse_payment_id(path_parameter(event, "PaymentId"))
+    except ValueError as error:
+        raise ApiError(400, "invalid payment id", {"PaymentId": str(error)}) from None
     logger.append_keys(PaymentId=payment_id)
-    table = aws.table(get_settings().require("payments_table"))
-    item = table.get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")
+    item = payment_store.read_payment(get_settings().require("payments_table"), payment_id)
     if item is None:
-        return error_response(404, f"payment {payment_id} not found")
+        raise ApiError(404, f"payment {payment_id} not found")
     return json_response(200, status_view(item))

@@ -1,5 +1,6 @@
-"""The balance table (PaymentBalance), as ingestion writes it: read a batch's invoices, then create or update each by
-the rules of payproc.bills; every update is conditioned on the invoice being still unpaid and as it was read."""
+"""The balance table (PaymentBalance): one invoice as the API reads it, and what ingestion writes: read a batch's
+invoices, then create or update each by the rules of payproc.bills; every update is conditioned on the invoice being
+still unpaid and as it was read. (Paying an invoice is payproc.payment_store's transaction.)"""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ BATCH_WRITE_LIMIT = 25
 TRANSACTION_LIMIT = 100
 MAX_ATTEMPTS = 8
 CONDITIONAL_RETRIES = 5
+
+
+def read_invoice(table_name: str, invoice_id: int, consistent: bool = True) -> dict[str, Any] | None:
+    """One invoice's item, or None; `consistent=False` for a lookup that may be a moment behind (half the cost)."""
+    key = {"InvoiceID": invoice_id}
+    return aws.dynamodb().get_item(TableName=table_name, Key=key, ConsistentRead=consistent).get("Item")
 
 
 def write_batch(table_name: str, rows: list[BillRow]) -> Counter[Action]:
@@ -103,8 +110,7 @@ def apply_one(table_name: str, row: BillRow, sleep: Callable[[float], None] = ti
     """Re-read one invoice and apply the row by the same rules, retrying if it changes under us; return the action."""
     client = aws.dynamodb()
     for attempt in range(CONDITIONAL_RETRIES):
-        key = {"InvoiceID": row.invoice_id}
-        stored = client.get_item(TableName=table_name, Key=key, ConsistentRead=True).get("Item")
+        stored = read_invoice(table_name, row.invoice_id)
         action = decide(row, stored)
         try:
             if action is Action.CREATE:

@@ -1,4 +1,9 @@
-"""API Gateway (REST, Lambda proxy) requests and responses: JSON bodies, CORS for the site's origin only."""
+"""API Gateway (REST, Lambda proxy) requests and responses: JSON bodies, CORS for the site's origin only, and every
+error answer rendered in one place: code below a handler raises ApiError, api_handler turns it into the response.
+
+Our own rather than powertools' APIGatewayRestResolver: each function serves one route, so its router adds nothing, and
+its CORS answers only a request whose Origin matches, where ours always names the site's origin.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,19 @@ from payproc.telemetry import instrumented, logger
 JSON_CONTENT_TYPE = "application/json"
 
 
-class BadRequest(ValueError):
-    """A request whose body cannot be read as a JSON object."""
+class ApiError(Exception):
+    """An answer other than success: the status, a message, and the reason of each field at fault (if any)."""
+
+    def __init__(self, status: int, message: str, errors: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.errors = status, message, dict(errors or {})
+
+
+class BadRequest(ApiError):
+    """A request whose body cannot be read as a JSON object: 400, the body at fault."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message, {"body": message})
 
 
 def json_default(value: Any) -> Any:
@@ -52,12 +68,12 @@ def json_response(status: int, body: Any, headers: Mapping[str, str] | None = No
     }
 
 
-def error_response(status: int, message: str, errors: Mapping[str, str] | None = None) -> dict[str, Any]:
+def error_response(error: ApiError) -> dict[str, Any]:
     """An error response: {"message": ...} plus {"errors": {field: reason}} when fields are at fault."""
-    body: dict[str, Any] = {"message": message}
-    if errors:
-        body["errors"] = dict(errors)
-    return json_response(status, body)
+    body: dict[str, Any] = {"message": error.message}
+    if error.errors:
+        body["errors"] = error.errors
+    return json_response(error.status, body)
 
 
 def header(event: Mapping[str, Any], name: str) -> str | None:
@@ -107,15 +123,18 @@ ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def api_handler(handle: ApiHandler) -> ApiHandler:
-    """Wrap an API handler so an unexpected error is a JSON 500 with CORS headers, logged without the request; and
-    instrument it (payproc.telemetry) with API Gateway's request id as every line's correlation_id."""
+    """Wrap an API handler so an ApiError is its JSON answer and an unexpected error a JSON 500 (both with CORS
+    headers), the latter logged without the request; and instrument it (payproc.telemetry) with API Gateway's request
+    id as every line's correlation_id."""
 
     @functools.wraps(handle)
     def wrapped(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             return handle(event, context)
+        except ApiError as error:
+            return error_response(error)
         except Exception:  # the request body may hold a card number, so only the traceback is logged
             logger.exception("unhandled_error")
-            return error_response(500, "internal error; retry later")
+            return error_response(ApiError(500, "internal error; retry later"))
 
     return instrumented(wrapped, correlation_id_path=API_GATEWAY_REST)

@@ -1,13 +1,14 @@
-"""The Payments table, as the workflow's functions write it: the commit (with the invoice's balance, in one
-transaction), each alert's result, a failure."""
+"""The Payments table: the accepted payment (once per PaymentId) and its execution, then, as the workflow's functions
+write them, the commit (with the invoice's balance, in one transaction), each alert's result, a failure."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, Mapping
 
 from botocore.exceptions import ClientError
 
-from payproc import aws
+from payproc import aws, bill_store
 from payproc.money import format_money
 from payproc.payments import State, all_alerts_sent, now_iso
 from payproc.telemetry import PAYMENTS_FAILED, PAYMENTS_SUCCEEDED, count
@@ -19,6 +20,34 @@ class PaymentRejected(Exception):
 
 class TransientError(Exception):
     """A temporary AWS error; the workflow retries the step with backoff."""
+
+
+def read_payment(payments_table: str, payment_id: str) -> dict[str, Any] | None:
+    """The payment's record as stored now (strongly consistent), or None."""
+    return aws.table(payments_table).get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")
+
+
+def insert_payment(payments_table: str, item: Mapping[str, Any]) -> bool:
+    """Store an accepted payment unless its PaymentId is stored already (then False: a request with its key won)."""
+    try:
+        table = aws.table(payments_table)
+        table.put_item(Item=dict(item), ConditionExpression="attribute_not_exists(PaymentId)")
+    except ClientError as error:
+        if aws.error_code(error) != aws.CONDITION_FAILED:
+            raise
+        return False
+    return True
+
+
+def record_execution(payments_table: str, payment_id: str, execution_arn: str) -> None:
+    """Note the payment's workflow execution and when it started; the first one noted stays."""
+    aws.table(payments_table).update_item(
+        Key={"PaymentId": payment_id},
+        UpdateExpression=(
+            "SET ExecutionArn = if_not_exists(ExecutionArn, :arn), StartedAt = if_not_exists(StartedAt, :now)"
+        ),
+        ExpressionAttributeValues={":arn": execution_arn, ":now": now_iso()},
+    )
 
 
 def commit_payment(
@@ -79,13 +108,12 @@ def _settle_cancelled(
     balance_table: str, payments_table: str, payment_id: str, invoice_id: int, amount: Decimal
 ) -> str:
     # A retry of a step that already committed finds its own payment paid: that is success, not a rejection.
-    payment = aws.table(payments_table).get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")
-    status = (payment or {}).get("Status")
+    status = (read_payment(payments_table, payment_id) or {}).get("Status")
     if status in (State.PAID, State.NOTIFIED):
         return str(status)
     if status != State.ACCEPTED:
         raise PaymentRejected(f"payment {payment_id} is {status or 'unknown'}, not accepted")
-    invoice = aws.table(balance_table).get_item(Key={"InvoiceID": invoice_id}, ConsistentRead=True).get("Item")
+    invoice = bill_store.read_invoice(balance_table, invoice_id)
     if invoice is None:
         raise PaymentRejected(f"invoice {invoice_id} no longer exists")
     if int(invoice["IsProcessed"]) == 1:
@@ -159,5 +187,5 @@ def record_alert_failure(payments_table: str, payment_id: str, channel: str, rea
 
 def alert_already_sent(payments_table: str, payment_id: str, channel: str) -> bool:
     """Whether this alert was already sent (a retried step must not send it twice)."""
-    item = aws.table(payments_table).get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item") or {}
+    item = read_payment(payments_table, payment_id) or {}
     return (item.get("Notifications") or {}).get(channel) == State.SENT

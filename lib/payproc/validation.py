@@ -21,6 +21,7 @@ EMAIL_PATTERN = re.compile(
 )
 E164_PATTERN = re.compile(r"^\+[1-9][0-9]{7,14}$")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,255}$")
+PAYMENT_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")  # payments.payment_id_for's sha256 hex prefix
 CHOICES = ("email", "text", "both")
 MAX_NAME_LENGTH = 200
 MAX_EMAIL_LENGTH = 254
@@ -87,6 +88,13 @@ def parse_invoice_id(value: object) -> int:
     if not 1 <= number <= MAX_INVOICE_ID:
         raise ValueError(f"must be a positive integer no larger than {MAX_INVOICE_ID}")
     return number
+
+
+def parse_payment_id(value: str | None) -> str:
+    """A PaymentId as payments.payment_id_for makes them; raise ValueError for anything else."""
+    if not value or not PAYMENT_ID_PATTERN.match(value):
+        raise ValueError("must be 32 lowercase hex characters")
+    return value
 
 
 def parse_idempotency_key(value: str | None) -> str | None:

@@ -59,7 +59,7 @@ def test_status_codes_and_the_idempotency_header():
 def test_patterns_match_the_code():
     from payproc.cards import CARD_PATTERN, EXPIRY_PATTERN
     from payproc.money import MONEY_PATTERN
-    from payproc.validation import E164_PATTERN, IDEMPOTENCY_KEY_PATTERN, INVOICE_ID_TEXT
+    from payproc.validation import E164_PATTERN, IDEMPOTENCY_KEY_PATTERN, INVOICE_ID_TEXT, PAYMENT_ID_PATTERN
 
     schemas, parameters = spec()["components"]["schemas"], spec()["components"]["parameters"]
     request = schemas["PaymentRequest"]["properties"]
@@ -69,4 +69,7 @@ def test_patterns_match_the_code():
     assert request["PhnNumber"]["pattern"] == E164_PATTERN.pattern
     assert parameters["IdempotencyKey"]["schema"]["pattern"] == IDEMPOTENCY_KEY_PATTERN.pattern
     assert parameters["InvoiceIDPath"]["schema"]["pattern"] == INVOICE_ID_TEXT.pattern
+    assert parameters["PaymentIdPath"]["schema"]["pattern"] == PAYMENT_ID_PATTERN.pattern
+    assert schemas["PaymentAccepted"]["properties"]["PaymentId"]["pattern"] == PAYMENT_ID_PATTERN.pattern
+    assert schemas["PaymentStatus"]["properties"]["PaymentId"]["pattern"] == PAYMENT_ID_PATTERN.pattern
     assert "CVV" not in request and schemas["PaymentRequest"]["additionalProperties"] is False

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from payproc import aws, payment_store
+from payproc import aws, payment_intake, payment_store
 from payproc.payment_store import PaymentRejected, TransientError
 from payproc.payments import payment_id_for
 from tests.unit.payproc_support import (
@@ -50,6 +50,10 @@ def stack(monkeypatch):
             Name=CARD_FINGERPRINT_KEY_PARAMETER, Value="a-test-secret", Type="SecureString"
         )
         yield {"sfn": sfn, "arn": arn}
+
+
+def step_functions_down(item):
+    raise RuntimeError("Step Functions is down")
 
 
 def balance_table():
@@ -146,10 +150,10 @@ def started_input(stack, payment_id):
 def test_wait_seconds_of_the_request_go_to_the_workflow_and_survive_a_restart(stack, monkeypatch):
     put_bill()
     handler = load_handler("start_payment")
-    original = handler.start_workflow
-    handler.start_workflow = lambda item: (_ for _ in ()).throw(RuntimeError("Step Functions is down"))
+    original = payment_intake.start_workflow
+    monkeypatch.setattr(payment_intake, "start_workflow", step_functions_down)
     assert answer(handler.handler(pay_event(WaitSeconds=10), FakeContext()))[0] == 500
-    handler.start_workflow = original
+    monkeypatch.setattr(payment_intake, "start_workflow", original)
     monkeypatch.setenv("PAYMENT_WAIT_SECONDS", "7")  # the server's wait changed in between: the request's still holds
     from payproc.config import reload_settings
 
@@ -196,13 +200,13 @@ def test_the_same_key_with_another_body_is_422(stack):
     assert code == 422
 
 
-def test_a_stored_but_unstarted_payment_is_started_by_the_replay(stack):
+def test_a_stored_but_unstarted_payment_is_started_by_the_replay(stack, monkeypatch):
     put_bill()
     handler = load_handler("start_payment")
-    original = handler.start_workflow
-    handler.start_workflow = lambda item: (_ for _ in ()).throw(RuntimeError("Step Functions is down"))
+    original = payment_intake.start_workflow
+    monkeypatch.setattr(payment_intake, "start_workflow", step_functions_down)
     assert answer(handler.handler(pay_event(), FakeContext()))[0] == 500
-    handler.start_workflow = original
+    monkeypatch.setattr(payment_intake, "start_workflow", original)
     assert answer(handler.handler(pay_event(), FakeContext()))[0] == 202
     assert len(stack["sfn"].list_executions(stateMachineArn=stack["arn"])["executions"]) == 1
 
@@ -459,11 +463,11 @@ def test_payment_status_errors(stack, payment_id, status):
 # --- logs and metrics ------------------------------------------------------------------------------------------------
 
 
-def test_start_payment_lines_carry_the_payment_id_and_never_the_card_number(stack, log_lines):
+def test_start_payment_lines_carry_the_payment_id_and_never_the_card_number(stack, log_lines, monkeypatch):
     put_bill()
     handler = load_handler("start_payment")
     assert answer(handler.handler(pay_event(key="key-1"), FakeContext()))[0] == 202
-    handler.start_workflow = lambda item: (_ for _ in ()).throw(RuntimeError("Step Functions is down"))
+    monkeypatch.setattr(payment_intake, "start_workflow", step_functions_down)
     assert answer(handler.handler(pay_event(key="key-2"), FakeContext()))[0] == 500  # its traceback is logged
     lines = log_lines()
     assert [line["message"] for line in lines] == ["payment_accepted", "unhandled_error"]
