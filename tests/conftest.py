@@ -1,4 +1,5 @@
-"""Fixtures shared by the suites that need the running stack (stack, terraform, integration, browser).
+"""Fixtures shared by the suites that need the running stack (stack, terraform, integration, browser, reliability,
+security), and their environment: the stack's endpoint and test credentials.
 
 A test run uses the stack that is already up (`make up`); if none is, it starts one and stops it at the end,
 so it never leaves a process behind that it started.
@@ -15,7 +16,7 @@ import boto3
 import pytest
 
 from ops import outputs
-from tests.support import DEPLOY, ENDPOINT, STACKCTL, Api, stack_is_up, unique_invoice_id
+from tests.helpers.stack import DEPLOY, ENDPOINT, REPO, STACKCTL, Api, stack_is_up, unique_invoice_id
 
 
 # A run started as a background job of a non-interactive shell (`make test &` in a script) inherits SIGINT ignored,
@@ -24,19 +25,26 @@ from tests.support import DEPLOY, ENDPOINT, STACKCTL, Api, stack_is_up, unique_i
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-# Every client in the tests talks to the local stack, never to AWS.
-os.environ.update(
-    AWS_ENDPOINT_URL=ENDPOINT,
-    AWS_ACCESS_KEY_ID="test",
-    AWS_SECRET_ACCESS_KEY="test",
-    AWS_DEFAULT_REGION="us-east-1",
-)
+STACK_ENVIRONMENT = {
+    "AWS_ENDPOINT_URL": ENDPOINT,
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+UNIT_SUITE = REPO / "tests" / "unit"  # moto's, never the stack's: tests/unit/conftest.py
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every client of a suite that uses the stack talks to the local stack, never to AWS: set once the run's tests
+    are known, so a run of the unit tests alone never sees the stack's endpoint."""
+    if any(not item.path.is_relative_to(UNIT_SUITE) for item in session.items):
+        os.environ.update(STACK_ENVIRONMENT)
 
 
 # Tests that change or break the deployment they run on (redeploy it, point a function at a dead endpoint, kill its
 # functions' processes, take its failure queue whole) or count everything it does: `make test` (tests/run.py) runs
-# them one at a time on a deployment of their own (tests/support.py OWN_DEPLOYMENT), beside the parallel workers that
-# share the main one. A node id or a whole file, with the reason.
+# them one at a time on a deployment of their own (tests/helpers/stack.py OWN_DEPLOYMENT), beside the parallel
+# workers that share the main one. A node id or a whole file, with the reason.
 ON_OWN_DEPLOYMENT = {
     "tests/integration/test_bills_fanout.py": "redeploys ingest_bills with a small chunk size",
     "tests/integration/test_hot_reload.py": "redeploys every function from hot-reload folders, then from the zips",

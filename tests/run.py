@@ -5,8 +5,8 @@ The suites mostly wait on the stack (a payment takes seconds of workflow, not of
   2. the tests that share the deployment run in WORKERS parallel workers, each test on whichever worker is free,
      except the files of tests/conftest.py's KEEP_TOGETHER (a stack of their own...), each whole on one worker;
      meanwhile the tests of tests/conftest.py's ON_OWN_DEPLOYMENT, which redeploy or break what they run on, run one
-     at a time on a second deployment (tests/support.py OWN_DEPLOYMENT), applied as soon as the first one is; their
-     output is printed when both are done;
+     at a time on a second deployment (tests/helpers/stack.py OWN_DEPLOYMENT), applied as soon as the first one is;
+     their output is printed when both are done;
   3. the RUN_LAST tests (the reliability report, the card scan) run last, in suite order.
 A stack this run started is stopped at the end. Extra arguments go to every pytest run (e.g. -x, -k name).
 """
@@ -21,7 +21,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TextIO
 
-from tests.support import DEPLOY, OWN_DEPLOYMENT, REPO, STACKCTL, stack_is_up
+from tests.helpers.stack import DEPLOY, OWN_DEPLOYMENT, REPO, STACKCTL, stack_is_up
 
 UNIT_SUITES = ["tests/unit", "stack/lambda_executor/tests"]  # no stack needed
 STACK_SUITES = [

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import (
+from tests.helpers.stack import (
     GOOD_CARD,
     change_bill,
     payment_body,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support import Bucket, ingest_log_lines, stays, unique_invoice_id, wait_for
+from tests.helpers.stack import Bucket, ingest_log_lines, stays, unique_invoice_id, wait_for
 
 
 def upload(aws, deployment, key: str, text: str) -> None:

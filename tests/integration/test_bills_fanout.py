@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support import Bucket, deploy_with, unique_invoice_id, wait_for
+from tests.helpers.stack import Bucket, deploy_with, unique_invoice_id, wait_for
 
 CHUNK_BYTES = 4096
 ROWS = 1500  # about 45 KB: a dozen chunks

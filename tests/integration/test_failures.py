@@ -13,7 +13,7 @@ import time
 from decimal import Decimal
 
 from ops import failures
-from tests.support import make, reset_alarms, told_of_alarms, unique_invoice_id, wait_for
+from tests.helpers.stack import make, reset_alarms, told_of_alarms, unique_invoice_id, wait_for
 
 HEADER = "InvoiceID,CustomerName,Balance,IsProcessed\n"
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import REPO, deploy_with, wait_for
+from tests.helpers.stack import REPO, deploy_with, wait_for
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import threading
 from decimal import Decimal
 
 from ops import failures
-from tests.support import (
+from tests.helpers.stack import (
     ENDPOINT,
     GOOD_CARD,
     REPO,

@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from tests.support import change_bill, payment_body, reset_alarms, told_of_alarms, unique_invoice_id, wait_for
+from tests.helpers.stack import change_bill, payment_body, reset_alarms, told_of_alarms, unique_invoice_id, wait_for
 
 
 def test_a_failed_execution_is_logged_without_its_data(api, bill, aws, deployment):

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support import Bucket, change_bill, payment_body, summaries_in_logs, unique_invoice_id, wait_for
+from tests.helpers.stack import Bucket, change_bill, payment_body, summaries_in_logs, unique_invoice_id, wait_for
 
 HEADER = "InvoiceID,CustomerName,Balance,IsProcessed\n"
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from tests.support import payment_body, sent_emails, sent_texts, unique_invoice_id, wait_for
+from tests.helpers.stack import payment_body, sent_emails, sent_texts, unique_invoice_id, wait_for
 
 
 # --- get balance -------------------------------------------------------------------------------------------------

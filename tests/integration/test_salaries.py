@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 
 from seed.salaries import SalariesSpec, salary_csv, year_of_rows
-from tests.support import Bucket, wait_for
+from tests.helpers.stack import Bucket, wait_for
 
 PROCESSING_TIMEOUT = 60.0
 UNSEEDED = random.SystemRandom()

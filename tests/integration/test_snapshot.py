@@ -2,7 +2,7 @@
 started and deployed stack, and restoring uploads does not run ingestion again.
 
 A restore rewrites whole tables and buckets, and one test stops and starts its stack, so these tests run on a stack
-of their own: a copy of the checkout (tests/support.py, separate_checkout) on another port, started, deployed and
+of their own: a copy of the checkout (tests/helpers/stack.py, separate_checkout) on another port, started, deployed and
 stopped through its make targets, as a user does. Data is seeded through the real paths (uploads to the buckets, a
 payment through the API) and compared by full scans and object checksums with what the snapshot holds.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.support import (
+from tests.helpers.stack import (
     Api,
     Bucket,
     free_port,

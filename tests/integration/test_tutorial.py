@@ -25,7 +25,7 @@ import names
 import pytest
 import requests
 
-from tests.support import GOOD_CARD, Bucket, sent_emails, unique_phone, wait_for
+from tests.helpers.stack import GOOD_CARD, Bucket, sent_emails, unique_phone, wait_for
 
 TIMEOUT = 180.0  # 1,000 bills and 12 x 100 salaries on a loaded 2-core machine
 BILLS_KEY = "paymentbalance.csv"

@@ -16,7 +16,7 @@ from collections import Counter
 
 import pytest
 
-from tests.support import REPO, Api
+from tests.helpers.stack import REPO, Api
 
 REPORT_PATH = REPO / "tests" / "artifacts" / "reliability-report.json"
 
@@ -100,7 +100,7 @@ def figures():
 
 
 class CountedApi(Api):
-    """The public API client of tests/support.py, counting every request it sends for the report."""
+    """The public API client of tests/helpers/stack.py, counting every request it sends for the report."""
 
     def __init__(self, base_url: str, figures: Figures):
         super().__init__(base_url)

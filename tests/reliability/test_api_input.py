@@ -25,8 +25,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.reliability.helpers import payment_record, run_concurrently
-from tests.support import GOOD_CARD, REPO, payment_body, unique_invoice_id
+from tests.helpers.reliability import payment_record, run_concurrently
+from tests.helpers.stack import GOOD_CARD, REPO, payment_body, unique_invoice_id
 
 CONFORMANCE = [
     not_a_server_error,

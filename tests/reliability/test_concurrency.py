@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import uuid
 
-from tests.reliability.helpers import (
+from tests.helpers.reliability import (
     balance_item,
     executions_named,
     payment_record,
     payments_of_invoice,
     run_concurrently,
 )
-from tests.support import payment_body, sent_emails, sent_texts, wait_for
+from tests.helpers.stack import payment_body, sent_emails, sent_texts, wait_for
 
 RACERS = 50
 REPLAYS = 200

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.reliability.helpers import balance_item
-from tests.support import unique_invoice_id, wait_for
+from tests.helpers.reliability import balance_item
+from tests.helpers.stack import unique_invoice_id, wait_for
 
 HEADER = b"InvoiceID,CustomerName,Balance,IsProcessed"
 

@@ -12,15 +12,15 @@ from decimal import Decimal
 import pytest
 from payproc.payments import payment_id_for  # the id a key names: the proxy knows the payment before it exists
 
-from tests.reliability.faults import KillingDynamoDBProxy, busiest, kill, runtime_processes
-from tests.reliability.helpers import (
+from tests.helpers.faults import KillingDynamoDBProxy, busiest, kill, runtime_processes
+from tests.helpers.reliability import (
     balance_item,
     finished_execution,
     payment_record,
     payments_of_invoice,
     task_failures,
 )
-from tests.support import (
+from tests.helpers.stack import (
     function_environment,
     payment_body,
     sent_emails,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.support import CARD_NUMBERS_USED
+from tests.helpers.stack import CARD_NUMBERS_USED
 
 
 def test_no_card_number_of_this_suite_is_kept_and_the_figures_are_complete(aws, deployment, figures):

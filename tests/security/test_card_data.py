@@ -5,15 +5,27 @@ data: tables, objects, log groups, LocalStack's own log, workflow histories, que
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections import Counter
 
 import requests
 
 from ops.failures import receive_all, show_again
-from tests.support import ENDPOINT, REPO, pans_in
+from tests.helpers.stack import ENDPOINT, REPO, pans_in
 
 STACK_STATE = REPO / ".stack" / "stack.json"
+
+
+# GET /paymentbalance/<InvoiceID>: the id is in the URL by the API's (the original tutorial's) design, and LocalStack
+# logs every request line. The fuzzing sends ids of up to 16 random digits, some of which pass the Luhn check with a
+# card brand's prefix; they are ids a client chose, not card numbers the system kept. Anything else in the line is
+# still scanned.
+INVOICE_LOOKUP_PATH = re.compile(r"(/paymentbalance/)[0-9]+(?= =>)")
+
+
+def without_invoice_ids_of_lookups(log: str) -> str:
+    return INVOICE_LOOKUP_PATH.sub(r"\1<InvoiceID>", log)
 
 
 def localstack_log() -> str:
@@ -52,7 +64,7 @@ def everything_stored(aws):
     for group in pages(logs, "describe_log_groups", "logGroups"):
         for event in pages(logs, "filter_log_events", "events", logGroupName=group["logGroupName"]):
             yield "logs", group["logGroupName"], event["message"]
-    yield "localstack log", str(STACK_STATE.parent), localstack_log()
+    yield "localstack log", str(STACK_STATE.parent), without_invoice_ids_of_lookups(localstack_log())
     sfn = aws.client("stepfunctions")
     for machine in pages(sfn, "list_state_machines", "stateMachines"):
         for execution in pages(sfn, "list_executions", "executions", stateMachineArn=machine["stateMachineArn"]):

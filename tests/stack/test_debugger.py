@@ -19,7 +19,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.support import own_embedded_stack, wait_for, zipped
+from tests.helpers.stack import own_embedded_stack, wait_for, zipped
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/debugger-test"  # LocalStack does not enforce IAM

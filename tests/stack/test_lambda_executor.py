@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from tests.support import REPO, own_embedded_stack, wait_for, zipped
+from tests.helpers.stack import REPO, own_embedded_stack, wait_for, zipped
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/lambda-executor-test"  # LocalStack does not enforce IAM

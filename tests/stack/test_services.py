@@ -21,7 +21,7 @@ from urllib.parse import unquote_plus
 import pytest
 import requests
 
-from tests.support import ENDPOINT, REPO, wait_for
+from tests.helpers.stack import ENDPOINT, REPO, wait_for
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/stack-test"  # LocalStack does not enforce IAM

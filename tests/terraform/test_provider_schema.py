@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO
+from tests.helpers.stack import REPO
 
 sys.path.insert(0, str(REPO / "stack" / "terraform"))
 

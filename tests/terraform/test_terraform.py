@@ -26,7 +26,7 @@ import boto3
 import pytest
 import requests
 
-from tests.support import ENDPOINT, REPO
+from tests.helpers.stack import ENDPOINT, REPO
 
 STACK_TERRAFORM = REPO / "stack" / "terraform"
 ROOT = REPO / "terraform"

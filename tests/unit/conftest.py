@@ -1,6 +1,6 @@
-"""The unit tests' environment: the powertools settings Terraform gives every function, set before payproc.telemetry
-is first imported (its Logger, Metrics and Tracer read them once, as in a Lambda container); and what the functions
-log and count, read back."""
+"""The unit tests' environment: moto's AWS settings for every test (never a stack's endpoint); the powertools
+settings Terraform gives every function, set before payproc.telemetry is first imported (its Logger, Metrics and
+Tracer read them once, as in a Lambda container); and what the functions log and count, read back."""
 
 from __future__ import annotations
 
@@ -17,6 +17,23 @@ os.environ.update(
 )
 
 from payproc.telemetry import EMPTY_FLUSH_WARNING, logger, metrics  # noqa: E402
+
+
+MOTO_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(autouse=True)
+def never_the_stack(monkeypatch):
+    """moto answers only AWS's own endpoints, and a unit test must never reach a stack or AWS: no endpoint (`make`
+    exports the stack's to every command), fake keys."""
+    for name in [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
+    for name, value in MOTO_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.support import REPO
+from tests.helpers.stack import REPO
 
 SOURCE = REPO / "stack" / "lambda_executor" / "src" / "localstack_process_executor" / "debugger.py"
 spec = importlib.util.spec_from_file_location("executor_debugger", SOURCE)

@@ -7,7 +7,7 @@ import importlib.util
 import json
 from datetime import datetime, timezone
 
-from tests.support import REPO
+from tests.helpers.stack import REPO
 
 SOURCE = REPO / "stack" / "lambda_executor" / "src" / "localstack_process_executor" / "emf.py"
 spec = importlib.util.spec_from_file_location("executor_emf", SOURCE)

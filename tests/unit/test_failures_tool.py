@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ops import failures
-from tests.support import REPO
+from tests.helpers.stack import REPO
 
 RECORD = json.loads((REPO / "tests" / "events" / "ingest_bills_failure_record.json").read_text())
 

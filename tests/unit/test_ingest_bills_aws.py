@@ -9,7 +9,7 @@ from moto import mock_aws
 
 from payproc import aws, bill_ingest, bill_store, payment_store
 from payproc.bills import BillRow
-from tests.unit.payproc_support import (
+from tests.helpers.handlers import (
     BALANCE_TABLE,
     BILLS_BUCKET,
     PAYMENTS_TABLE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import CARD_NUMBERS_USED, pans_in
+from tests.helpers.stack import CARD_NUMBERS_USED, pans_in
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from payproc.cards import card_fingerprint
 from payproc.payments import derived_idempotency_key, payment_id_for, request_fingerprint
 from payproc.validation import IDEMPOTENCY_KEY_PATTERN, validate_payment_request
-from tests.unit.payproc_support import CARD, TUTORIAL_PAGE_BODY
+from tests.helpers.handlers import CARD, TUTORIAL_PAGE_BODY
 
 TODAY = dt.date(2026, 5, 17)
 SECRET = b"the server's secret"

@@ -2,7 +2,7 @@ import re
 
 import yaml
 
-from tests.unit.payproc_support import REPO
+from tests.helpers.handlers import REPO
 
 SPEC = REPO / "api" / "openapi.yaml"
 

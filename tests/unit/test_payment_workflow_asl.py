@@ -6,7 +6,7 @@ import json
 import re
 
 from payproc.payments import State, new_payment_item
-from tests.unit.payproc_support import REPO
+from tests.helpers.handlers import REPO
 
 ASL = REPO / "workflow" / "payment.asl.json"
 PLACEHOLDERS = {"process_payment_arn", "record_failure_arn", "send_alert_function_arn_prefix", "task_retry"}

@@ -12,7 +12,7 @@ from moto import mock_aws
 from payproc import aws, payment_intake, payment_store
 from payproc.payment_store import PaymentRejected, TransientError
 from payproc.payments import payment_id_for
-from tests.unit.payproc_support import (
+from tests.helpers.handlers import (
     BALANCE_TABLE,
     CARD,
     CARD_FINGERPRINT_KEY_PARAMETER,

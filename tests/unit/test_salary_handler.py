@@ -16,7 +16,7 @@ from moto import mock_aws
 
 from payproc import salaries, salary_store
 from seed.salaries import SalariesSpec, salary_csv, year_of_rows
-from tests.unit.payproc_support import FakeContext, load_handler, use_mock_environment
+from tests.helpers.handlers import FakeContext, load_handler, use_mock_environment
 
 BUCKET, TABLE = "test-salary-files", "test-EmployeeSalary"
 HEADER_LINE = "EmpID,EmpName,EmpSalary\n"

@@ -72,9 +72,6 @@ def test_salary_csv_quotes_names_with_commas():
 
 @mock_aws
 def test_cli_uploads_every_month_under_its_key(tmp_path, monkeypatch, capsys):
-    # tests/conftest.py points every client at the local stack; moto only answers AWS's own endpoints.
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="salary-files")
     assert (
@@ -105,8 +102,6 @@ def test_cli_uploads_every_month_under_its_key(tmp_path, monkeypatch, capsys):
 
 @mock_aws
 def test_demo_uploads_a_day_of_bills_and_a_year_of_salaries_to_the_deployed_buckets(tmp_path, monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     s3 = boto3.client("s3", region_name="us-east-1")
     for bucket in ("demo-bills-due", "demo-salary-files"):
         s3.create_bucket(Bucket=bucket)

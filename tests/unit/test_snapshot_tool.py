@@ -43,14 +43,7 @@ EXACT = {
 
 
 @pytest.fixture
-def stores(monkeypatch):
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # tests/conftest.py points it at the local stack
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+def stores():
     with mock_aws():
         dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
         for file, table in DEPLOYMENT.tables.items():

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.unit.payproc_support import REPO
+from tests.helpers.handlers import REPO
 
 
 @pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]], ids=["lint", "format"])

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from payproc.telemetry import instrumented, logger
-from tests.unit.payproc_support import FakeContext
+from tests.helpers.handlers import FakeContext
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,7 @@ def test_an_invocation_that_counts_nothing_prints_no_warning():
     # In a fresh interpreter, as in a Lambda container: pytest resets warning filters set while it collects.
     script = (
         "import handler\n"
-        "from tests.unit.payproc_support import FakeContext\n"
+        "from tests.helpers.handlers import FakeContext\n"
         "event = {'pathParameters': {'PaymentId': 'not-an-id'}}\n"
         "assert handler.handler(event, FakeContext())['statusCode'] == 400\n"
     )

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 from ops import trace
-from tests.support import REPO
+from tests.helpers.stack import REPO
 from tests.unit.test_logs_tool import FakeLogs, event
 
 UTC = dt.timezone.utc

@@ -20,7 +20,7 @@ from unittest import mock
 
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ENDPOINT = f"http://127.0.0.1:{int(os.environ.get('LOCALSTACK_PORT') or 4566)}"
 
 # Card numbers the suites pay or try to pay with; tests/security searches every store for them afterwards.

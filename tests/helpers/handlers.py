@@ -56,12 +56,9 @@ def load_handler(function: str) -> ModuleType:
 
 
 def use_mock_environment(monkeypatch: Any, **extra: str) -> None:
-    """Point boto3 at moto (no endpoint override, fake keys) and set the functions' env vars."""
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # tests/conftest.py points it at the local stack
+    """Set the functions' env vars (tests/unit/conftest.py points boto3 at moto) and forget cached settings and
+    clients."""
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
         "BALANCE_TABLE": BALANCE_TABLE,
         "PAYMENTS_TABLE": PAYMENTS_TABLE,
         "SENDER_EMAIL": SENDER,

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.support import ENDPOINT, REPO
+from tests.helpers.stack import ENDPOINT, REPO
 
 sys.path.insert(0, str(REPO / "stack"))
 import stackctl  # noqa: E402

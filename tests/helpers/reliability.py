@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 
 from boto3.dynamodb.conditions import Attr
 
-from tests.support import wait_for
+from tests.helpers.stack import wait_for
 
 
 def run_concurrently(call: Callable, arguments: Iterable, clients: int, figures=None) -> list:
