@@ -12,7 +12,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 PY := .venv/bin/python
 
-.PHONY: help setup up down status deploy dev destroy seed run failures redrive logs trace snapshot restore test test-fast test-unit bench
+.PHONY: help setup up down status deploy dev destroy seed run failures redrive logs trace snapshot restore test test-fast test-unit bench docs
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/'
 
@@ -69,6 +69,9 @@ test-fast: ## the inner loop: unit tests, then one payment and one upload throug
 
 test-unit: ## the fast tests that need no stack
 	@$(PY) -m pytest -n 2 tests/unit stack/lambda_executor/tests $(ARGS)
+
+docs: ## write the Inputs and Outputs tables of terraform/README.md and each module's README from their variables.tf and outputs.tf
+	@$(PY) stack/terraform/module_docs.py
 
 bench: ## benchmarks (not part of the tests); options: make bench BENCH_ARGS='--rows 10000' (python -m bench -h)
 	@$(PY) -m bench $(BENCH_ARGS)

@@ -1,7 +1,9 @@
 output "id" {
-  value = aws_s3_bucket.this.id
+  description = "The bucket's name."
+  value       = aws_s3_bucket.this.id
 }
 
 output "arn" {
-  value = aws_s3_bucket.this.arn
+  description = "The bucket's ARN (for IAM statements)."
+  value       = aws_s3_bucket.this.arn
 }

@@ -1,3 +1,4 @@
 output "sender_identity_arn" {
-  value = aws_ses_email_identity.sender.arn
+  description = "The SES identity of the sender address."
+  value       = aws_ses_email_identity.sender.arn
 }

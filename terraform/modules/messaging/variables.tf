@@ -4,8 +4,9 @@ variable "sender_email" {
 }
 
 variable "manage_sms_preferences" {
-  type    = bool
-  default = true
+  description = "Set the account's SNS SMS preferences (account-wide; false for the local stack, which rejects the spend limit the provider sends)."
+  type        = bool
+  default     = true
 }
 
 variable "sms_sender_id" {

@@ -1,3 +1,4 @@
 output "notification_id" {
-  value = aws_s3_bucket_notification.this.id
+  description = "The bucket notification (one per bucket: S3 keeps one configuration)."
+  value       = aws_s3_bucket_notification.this.id
 }

@@ -1,9 +1,11 @@
 variable "bucket_id" {
-  type = string
+  description = "The bucket whose uploads invoke the function."
+  type        = string
 }
 
 variable "bucket_arn" {
-  type = string
+  description = "That bucket's ARN (the permission's source)."
+  type        = string
 }
 
 variable "account_id" {
@@ -12,14 +14,17 @@ variable "account_id" {
 }
 
 variable "function_name" {
-  type = string
+  description = "The function S3 invokes (for its permission)."
+  type        = string
 }
 
 variable "function_arn" {
-  type = string
+  description = "The function S3 invokes."
+  type        = string
 }
 
 variable "suffix" {
-  type    = string
-  default = ".csv"
+  description = "Only keys ending in this invoke the function (anywhere in the bucket)."
+  type        = string
+  default     = ".csv"
 }

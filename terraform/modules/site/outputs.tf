@@ -1,5 +1,6 @@
 output "bucket" {
-  value = aws_s3_bucket.this.id
+  description = "The website bucket's name."
+  value       = aws_s3_bucket.this.id
 }
 
 output "website_endpoint" {

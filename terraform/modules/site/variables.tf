@@ -1,5 +1,6 @@
 variable "bucket_name" {
-  type = string
+  description = "Name of the website bucket."
+  type        = string
 }
 
 variable "site_dir" {
@@ -19,16 +20,19 @@ variable "config_js" {
 }
 
 variable "index_document" {
-  type    = string
-  default = "index.html"
+  description = "The page served at the site's root."
+  type        = string
+  default     = "index.html"
 }
 
 variable "error_document" {
-  type    = string
-  default = "index.html"
+  description = "The page served for a missing key."
+  type        = string
+  default     = "index.html"
 }
 
 variable "force_destroy" {
-  type    = bool
-  default = true
+  description = "Let a destroy remove the bucket with its files (they all come from site_dir, so nothing is lost)."
+  type        = bool
+  default     = true
 }

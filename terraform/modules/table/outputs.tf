@@ -1,7 +1,9 @@
 output "name" {
-  value = aws_dynamodb_table.this.name
+  description = "The table's name."
+  value       = aws_dynamodb_table.this.name
 }
 
 output "arn" {
-  value = aws_dynamodb_table.this.arn
+  description = "The table's ARN (for IAM statements)."
+  value       = aws_dynamodb_table.this.arn
 }
