@@ -7,8 +7,10 @@ function's module is called handler.py; they import only payproc, which is on th
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,6 +19,7 @@ import boto3
 
 from payproc import aws
 from payproc.config import reload_settings
+from payproc.payments import payment_id_for
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -160,3 +163,48 @@ def fail_next_call(client: Any, operation: str, code: str, reasons: tuple[str, .
         return _ErrorStatus(), error
 
     client.meta.events.register(event, answer)
+
+
+# --- the payment functions (tests/unit/conftest.py's payments_aws fixture) ---
+
+
+def step_functions_down(item):
+    """A stand-in for payment_intake.start_workflow while Step Functions is down."""
+    raise RuntimeError("Step Functions is down")
+
+
+def balance_table():
+    return boto3.resource("dynamodb", region_name=REGION).Table(BALANCE_TABLE)
+
+
+def payments_table():
+    return boto3.resource("dynamodb", region_name=REGION).Table(PAYMENTS_TABLE)
+
+
+def put_bill(invoice_id=17, balance="125.50", processed=0, name="Ada Lovelace"):
+    balance_table().put_item(
+        Item={"InvoiceID": invoice_id, "CustomerName": name, "Balance": Decimal(balance), "IsProcessed": processed}
+    )
+
+
+def pay_event(key="key-1", **overrides):
+    """POST /paymentbalance as a JSON client sends it: the tutorial page's fields, but the invoice id a number, both
+    alerts and no WaitSeconds."""
+    body = {name: value for name, value in TUTORIAL_PAGE_BODY.items() if name != "WaitSeconds"}
+    body |= {"InvoiceID": 17, "Choices": "both"}
+    body.update(overrides)
+    headers = {"idempotency-key": key} if key else {}
+    return api_event("POST", "/paymentbalance", json.dumps(body), headers)
+
+
+def answer(response):
+    return response["statusCode"], json.loads(response["body"])
+
+
+def accepted_payment(payments_aws, choices="both", key=None):
+    key = key or str(uuid.uuid4())
+    put_bill()
+    answer(load_handler("start_payment").handler(pay_event(key=key, Choices=choices), FakeContext()))
+    executions = payments_aws["sfn"].list_executions(stateMachineArn=payments_aws["arn"])["executions"]
+    execution = next(e for e in executions if e["name"] == payment_id_for(key))
+    return json.loads(payments_aws["sfn"].describe_execution(executionArn=execution["executionArn"])["input"])

@@ -10,13 +10,23 @@ import os
 import warnings
 from typing import Any, Callable
 
+import boto3
 import pytest
+from moto import mock_aws
 
 os.environ.update(
     POWERTOOLS_SERVICE_NAME="payproc-test", POWERTOOLS_METRICS_NAMESPACE="PayprocTest", POWERTOOLS_TRACE_DISABLED="true"
 )
 
+from payproc.config import reload_settings  # noqa: E402
 from payproc.telemetry import EMPTY_FLUSH_WARNING, logger, metrics  # noqa: E402
+from tests.helpers.handlers import (  # noqa: E402
+    CARD_FINGERPRINT_KEY_PARAMETER,
+    REGION,
+    SENDER,
+    create_tables,
+    use_mock_environment,
+)
 
 
 MOTO_ENVIRONMENT = {
@@ -58,3 +68,24 @@ def log_lines() -> Callable[[], list[dict[str, Any]]]:
 def metric_documents(capsys) -> Callable[[], list[dict[str, Any]]]:
     """The EMF documents printed since the last call (one per invocation that counted something)."""
     return lambda: [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+
+
+@pytest.fixture
+def payments_aws(monkeypatch):
+    """The AWS the payment functions see, under moto: both tables, the state machine (one Pass state), the sender's SES
+    identity and the card fingerprint secret; yields the Step Functions client and the state machine's ARN."""
+    use_mock_environment(monkeypatch)
+    with mock_aws():
+        create_tables()
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+        arn = sfn.create_state_machine(
+            name="test-payment", roleArn="arn:aws:iam::123456789012:role/sfn", definition=definition
+        )["stateMachineArn"]
+        monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+        reload_settings()
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name=CARD_FINGERPRINT_KEY_PARAMETER, Value="a-test-secret", Type="SecureString"
+        )
+        yield {"sfn": sfn, "arn": arn}
