@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import urllib.parse
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -92,6 +93,16 @@ def create_tables() -> None:
     )
 
 
+EVENTS = REPO / "tests" / "events"  # recorded from the local stack
+RECORDED_API_REQUESTS = {"GET": "api_gateway_get_balance.json", "POST": "api_gateway_start_payment.json"}
+REQUEST_SPECIFIC_HEADERS = {"idempotency-key", "content-type"}
+
+
+def recorded_event(name: str) -> dict[str, Any]:
+    """An event as the local stack delivered it (tests/events/<name>), fresh for each call."""
+    return json.loads((EVENTS / name).read_text())
+
+
 def api_event(
     method: str,
     path: str,
@@ -100,17 +111,34 @@ def api_event(
     path_parameters: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST proxy event."""
-    return {
+    """An API Gateway REST proxy event: a recorded request of that method (its request context, its client's headers)
+    with this request's path, headers, body and parameters."""
+    event = recorded_event(RECORDED_API_REQUESTS[method])
+    kept = {name: value for name, value in event["headers"].items() if name.lower() not in REQUEST_SPECIFIC_HEADERS}
+    all_headers = {**kept, **(headers or {})}
+    event |= {
         "httpMethod": method,
         "path": path,
         "resource": path,
-        "headers": headers or {},
+        "headers": all_headers,
+        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
         "body": body,
         "pathParameters": path_parameters,
         "queryStringParameters": query,
+        "multiValueQueryStringParameters": {name: [value] for name, value in query.items()} if query else None,
         "isBase64Encoded": False,
     }
+    event["requestContext"] |= {"httpMethod": method, "path": f"/{event['requestContext']['stage']}{path}"}
+    return event
+
+
+def s3_event(bucket: str, key: str, etag: str, size: int) -> dict[str, Any]:
+    """The S3 notification of one upload, as recorded (key URL-encoded as S3 sends it, '+' for a space)."""
+    event = recorded_event("s3_object_created.json")
+    [record] = event["Records"]
+    record["s3"]["bucket"] |= {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+    record["s3"]["object"] |= {"key": urllib.parse.quote_plus(key, safe="/"), "eTag": etag.strip('"'), "size": size}
+    return event
 
 
 class FakeContext:

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.helpers.handlers import (
+    recorded_event,
     answer,
     put_bill,
     ORIGIN,
@@ -32,3 +33,13 @@ def test_get_balance_errors(payments_aws, raw, status):
     event = api_event("GET", "/paymentbalance/id", query={"InvoiceID": raw} if raw else None)
     code, body = answer(load_handler("get_balance").handler(event, FakeContext()))
     assert code == status and ("InvoiceID" in body.get("errors", {}) if status == 400 else True)
+
+
+def test_the_request_the_local_stack_delivers_is_answered_as_recorded(payments_aws):
+    put_bill()  # invoice 17, which the recorded request asks for
+    response = load_handler("get_balance").handler(recorded_event("api_gateway_get_balance.json"), FakeContext())
+    assert answer(response) == (
+        200,
+        {"InvoiceID": 17, "CustomerName": "Ada Lovelace", "Balance": "125.50", "IsProcessed": 0},
+    )
+    assert response["headers"]["Access-Control-Allow-Origin"] == ORIGIN

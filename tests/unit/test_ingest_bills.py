@@ -10,6 +10,7 @@ from moto import mock_aws
 from payproc import aws, bill_ingest, bill_store, payment_store
 from payproc.bills import BillRow
 from tests.helpers.handlers import (
+    s3_event,
     BALANCE_TABLE,
     BILLS_BUCKET,
     PAYMENTS_TABLE,
@@ -37,13 +38,8 @@ def upload(key: str, text: str | bytes) -> dict:
     """Put the object and return the S3 event the bucket notification would send (key URL-encoded)."""
     s3 = boto3.client("s3", region_name=REGION)
     body = text.encode() if isinstance(text, str) else text
-    etag = s3.put_object(Bucket=BILLS_BUCKET, Key=key, Body=body)["ETag"].strip('"')
-    encoded = key.replace(" ", "+")
-    return {
-        "Records": [
-            {"s3": {"bucket": {"name": BILLS_BUCKET}, "object": {"key": encoded, "eTag": etag, "size": len(body)}}}
-        ]
-    }
+    etag = s3.put_object(Bucket=BILLS_BUCKET, Key=key, Body=body)["ETag"]
+    return s3_event(BILLS_BUCKET, key, etag, len(body))
 
 
 def bills() -> dict[int, dict]:

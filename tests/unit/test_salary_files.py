@@ -8,7 +8,6 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 from types import SimpleNamespace
-from urllib.parse import quote_plus
 
 import boto3
 import pytest
@@ -16,7 +15,7 @@ from moto import mock_aws
 
 from payproc import salaries, salary_store
 from seed.salaries import SalariesSpec, salary_csv, year_of_rows
-from tests.helpers.handlers import FakeContext, load_handler, use_mock_environment
+from tests.helpers.handlers import FakeContext, load_handler, s3_event, use_mock_environment
 
 BUCKET, TABLE = "test-salary-files", "test-EmployeeSalary"
 HEADER_LINE = "EmpID,EmpName,EmpSalary\n"
@@ -51,11 +50,7 @@ def upload(aws):
         return deliver(key, etag, len(body))
 
     def deliver(key: str, etag: str, size: int) -> dict:
-        record = {
-            "eventName": "ObjectCreated:Put",
-            "s3": {"bucket": {"name": BUCKET}, "object": {"key": quote_plus(key), "eTag": etag, "size": size}},
-        }
-        [summary] = function.handler({"Records": [record]}, FakeContext())["files"]
+        [summary] = function.handler(s3_event(BUCKET, key, etag, size), FakeContext())["files"]
         return summary
 
     function = load_handler("salary_files")

@@ -8,6 +8,7 @@ import pytest
 from payproc import payment_intake
 from payproc.payments import payment_id_for
 from tests.helpers.handlers import (
+    recorded_event,
     answer,
     pay_event,
     payments_table,
@@ -194,3 +195,12 @@ def test_start_payment_lines_carry_the_payment_id_and_never_the_card_number(paym
     assert [line["PaymentId"] for line in lines] == [payment_id_for("key-1"), payment_id_for("key-2")]
     assert lines[0]["card"] == "Visa ending 1111" and "Step Functions is down" in lines[1]["exception"]
     assert CARD not in json.dumps(lines)
+
+
+def test_the_request_the_local_stack_delivers_is_accepted_and_logged_with_its_request_id(payments_aws, log_lines):
+    put_bill()
+    event = recorded_event("api_gateway_start_payment.json")
+    assert answer(load_handler("start_payment").handler(event, FakeContext()))[0] == 202
+    [accepted] = [line for line in log_lines() if line["message"] == "payment_accepted"]
+    assert accepted["correlation_id"] == event["requestContext"]["requestId"]
+    assert accepted["PaymentId"] == payment_id_for(event["headers"]["Idempotency-Key"])
