@@ -27,12 +27,6 @@ def client(service: str) -> Any:
 
 
 @functools.lru_cache(maxsize=None)
-def table(name: str) -> Any:
-    """A shared DynamoDB Table resource."""
-    return boto3.resource("dynamodb", config=CLIENT_CONFIG).Table(name)
-
-
-@functools.lru_cache(maxsize=None)
 def dynamodb() -> Any:
     """A shared, thread-safe DynamoDB client that takes and returns plain values (Decimal numbers).
 
@@ -56,7 +50,6 @@ def bulk_dynamodb() -> Any:
 def reset() -> None:
     """Forget every cached client (tests start a fresh mock per case)."""
     client.cache_clear()
-    table.cache_clear()
     dynamodb.cache_clear()
     bulk_dynamodb.cache_clear()
 

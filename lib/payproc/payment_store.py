@@ -24,14 +24,15 @@ class TransientError(Exception):
 
 def read_payment(payments_table: str, payment_id: str) -> dict[str, Any] | None:
     """The payment's record as stored now (strongly consistent), or None."""
-    return aws.table(payments_table).get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item")
+    key = {"PaymentId": payment_id}
+    return aws.dynamodb().get_item(TableName=payments_table, Key=key, ConsistentRead=True).get("Item")
 
 
 def insert_payment(payments_table: str, item: Mapping[str, Any]) -> bool:
     """Store an accepted payment unless its PaymentId is stored already (then False: a request with its key won)."""
     try:
-        table = aws.table(payments_table)
-        table.put_item(Item=dict(item), ConditionExpression="attribute_not_exists(PaymentId)")
+        condition = "attribute_not_exists(PaymentId)"
+        aws.dynamodb().put_item(TableName=payments_table, Item=dict(item), ConditionExpression=condition)
     except ClientError as error:
         if aws.error_code(error) != aws.CONDITION_FAILED:
             raise
@@ -41,7 +42,8 @@ def insert_payment(payments_table: str, item: Mapping[str, Any]) -> bool:
 
 def record_execution(payments_table: str, payment_id: str, execution_arn: str) -> None:
     """Note the payment's workflow execution and when it started; the first one noted stays."""
-    aws.table(payments_table).update_item(
+    aws.dynamodb().update_item(
+        TableName=payments_table,
         Key={"PaymentId": payment_id},
         UpdateExpression=(
             "SET ExecutionArn = if_not_exists(ExecutionArn, :arn), StartedAt = if_not_exists(StartedAt, :now)"
@@ -128,7 +130,8 @@ def record_payment_failure(payments_table: str, payment_id: str, reason: str) ->
     """Mark a payment that was never committed as failed with the reason (counted as PaymentsFailed); False if it
     is no longer accepted."""
     try:
-        aws.table(payments_table).update_item(
+        aws.dynamodb().update_item(
+            TableName=payments_table,
             Key={"PaymentId": payment_id},
             UpdateExpression="SET #status = :failed, Reason = :reason, FailedAt = :now",
             ConditionExpression="#status = :accepted",
@@ -150,8 +153,9 @@ def record_payment_failure(payments_table: str, payment_id: str, reason: str) ->
 
 def record_alert_sent(payments_table: str, payment_id: str, channel: str) -> str:
     """Mark one alert sent; the payment becomes notified once every chosen alert is sent. Returns the status."""
-    table = aws.table(payments_table)
-    item = table.update_item(
+    client = aws.dynamodb()
+    item = client.update_item(
+        TableName=payments_table,
         Key={"PaymentId": payment_id},
         UpdateExpression="SET Notifications.#channel = :sent",
         ExpressionAttributeNames={"#channel": channel},
@@ -162,7 +166,8 @@ def record_alert_sent(payments_table: str, payment_id: str, channel: str) -> str
     if item.get("Status") != State.PAID or not all_alerts_sent(item.get("Notifications") or {}):
         return str(item.get("Status"))
     try:
-        table.update_item(
+        client.update_item(
+            TableName=payments_table,
             Key={"PaymentId": payment_id},
             UpdateExpression="SET #status = :notified, NotifiedAt = :now",
             ConditionExpression="#status = :paid",
@@ -177,7 +182,8 @@ def record_alert_sent(payments_table: str, payment_id: str, channel: str) -> str
 
 def record_alert_failure(payments_table: str, payment_id: str, channel: str, reason: str) -> None:
     """Record a failed alert; the payment keeps its status (a failed alert never undoes a payment)."""
-    aws.table(payments_table).update_item(
+    aws.dynamodb().update_item(
+        TableName=payments_table,
         Key={"PaymentId": payment_id},
         UpdateExpression="SET Notifications.#channel = :failed, NotificationErrors.#channel = :reason",
         ExpressionAttributeNames={"#channel": channel},

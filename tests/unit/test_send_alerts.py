@@ -22,7 +22,7 @@ def test_two_alerts_finishing_together_mark_the_payment_notified_once(payments_a
     payment_store.record_alert_sent(PAYMENTS_TABLE, pid, "email")
     # The text alert's flag lands; before it marks the payment notified, the email step (seeing both sent) does.
     after_next_call(
-        aws.table(PAYMENTS_TABLE).meta.client,
+        aws.dynamodb(),
         "UpdateItem",
         lambda: payments_table().update_item(
             Key={"PaymentId": pid},
