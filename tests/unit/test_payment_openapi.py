@@ -73,3 +73,41 @@ def test_patterns_match_the_code():
     assert schemas["PaymentAccepted"]["properties"]["PaymentId"]["pattern"] == PAYMENT_ID_PATTERN.pattern
     assert schemas["PaymentStatus"]["properties"]["PaymentId"]["pattern"] == PAYMENT_ID_PATTERN.pattern
     assert "CVV" not in request and schemas["PaymentRequest"]["additionalProperties"] is False
+
+
+def patterns_of(node, where=""):
+    """Every (location, pattern) of the document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern":
+                yield where, value
+            else:
+                yield from patterns_of(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from patterns_of(value, f"{where}/{index}")
+
+
+def test_every_pattern_of_the_document_is_the_codes_or_matches_what_the_code_writes():
+    from decimal import Decimal
+
+    from payproc.cards import CARD_PATTERN, EXPIRY_PATTERN, summarize_card
+    from payproc.money import MONEY_PATTERN, format_money
+    from payproc.payments import accepted_response, payment_id_for
+    from payproc.validation import E164_PATTERN, IDEMPOTENCY_KEY_PATTERN, INVOICE_ID_TEXT, PAYMENT_ID_PATTERN
+
+    codes = (CARD_PATTERN, MONEY_PATTERN, E164_PATTERN, IDEMPOTENCY_KEY_PATTERN, INVOICE_ID_TEXT, PAYMENT_ID_PATTERN)
+    of_the_code = {code.pattern for code in codes}
+    written = {  # what the responses hold, as the code writes it
+        "^[0-9]+\\.[0-9]{2}$": [format_money(Decimal(amount)) for amount in ("0", "7", "42.1", "125.50", "1e3")],
+        "^/payments/[0-9a-f]{32}$": [accepted_response(payment_id_for("key-1"))["StatusUrl"]],
+        "^[0-9]{4}$": [summarize_card("4111 1111 1111 1111").last4, summarize_card("378282246310005").last4],
+    }
+    unexplained = []
+    for where, pattern in patterns_of(spec()):
+        if pattern in written:
+            assert all(re.fullmatch(pattern, value) for value in written[pattern]), (where, written[pattern])
+        # The expiry's code pattern captures the year; the document's does not.
+        elif pattern not in of_the_code and pattern.replace("[0-9]{2}", "([0-9]{2})") != EXPIRY_PATTERN.pattern:
+            unexplained.append((where, pattern))
+    assert unexplained == []
