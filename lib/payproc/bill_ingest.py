@@ -289,4 +289,4 @@ def _finish_file(s3: Any, job: IngestJob, rejects: RejectedRows) -> None:
         try:
             s3.delete_object(Bucket=job.bucket, Key=part_key)
         except ClientError as error:  # a leftover part is untidy, not wrong: the report is complete
-            logger.info("part_report_not_deleted", part_key=part_key, reason=error.response["Error"]["Code"])
+            logger.info("part_report_not_deleted", part_key=part_key, reason=aws.error_code(error))

@@ -41,7 +41,7 @@ def accept(request: PaymentRequest, sent_key: str | None, card_secret: Callable[
     check_invoice(request, bill_store.read_invoice(settings.require("balance_table"), request.invoice_id))
     item = new_payment_item(payment_id, request, fingerprint, now_iso())
     if not payment_store.insert_payment(payments_table, item):  # a concurrent request with the same key won
-        return replay(payment_store.read_payment(payments_table, payment_id) or {}, fingerprint, derived)
+        return replay(payment_store.read_payment(payments_table, payment_id), fingerprint, derived)
     start_workflow(item)
     logger.info(
         "payment_accepted",
@@ -65,8 +65,10 @@ def check_invoice(request: PaymentRequest, invoice: Mapping[str, Any] | None) ->
         )
 
 
-def replay(existing: Mapping[str, Any], fingerprint: str, derived: bool) -> dict[str, Any]:
+def replay(existing: Mapping[str, Any] | None, fingerprint: str, derived: bool) -> dict[str, Any]:
     """The first answer of a key already used, for the same request; 422 for another request."""
+    if existing is None:  # its conditional write refused ours, so it is there: anything else is a fault, not a 422
+        raise RuntimeError("the payment that refused this one's write is not stored")
     if existing.get("RequestHash") != fingerprint:
         if derived:
             reason = "a payment of this invoice with this card and amount was already submitted with other details"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 
 from ops import failures
-from tests.helpers.stack import REPO
+from tests.helpers.handlers import recorded_event
 
-RECORD = json.loads((REPO / "tests" / "events" / "ingest_bills_failure_record.json").read_text())
+RECORD = recorded_event("ingest_bills_failure_record.json")
 
 
 def test_a_failed_upload_says_which_file_which_function_and_why():
