@@ -85,25 +85,31 @@ def updated(readme: str, generated: str, where: Path) -> str:
     return f"{before}{BEGIN}\n{generated}\n{END}{rest.split(END, 1)[1]}"
 
 
-def main(argv: list[str]) -> int:
-    check = argv == ["--check"]
-    stale = []
+def readmes_to_write() -> dict[Path, str]:
+    """Each README whose tables differ from its module's code, with the text it should have."""
+    to_write = {}
     for module in modules():
         readme = module / "README.md"
         text = readme.read_text()
-        try:
-            new = updated(text, tables(module), readme)
-        except ValueError as error:  # an undocumented variable or output, a README without the markers
-            print(error, file=sys.stderr)
-            return 2
-        if new != text:
-            stale.append(str(readme.relative_to(REPO)))
-            if not check:
-                readme.write_text(new)
-    if check and stale:
-        print(f"stale tables in {', '.join(stale)}: run `make docs`", file=sys.stderr)
-        return 1
-    print(f"{'stale' if check else 'written'}: {', '.join(stale) or 'none'}")
+        if (new := updated(text, tables(module), readme)) != text:
+            to_write[readme] = new
+    return to_write
+
+
+def main(argv: list[str]) -> int:
+    check = argv == ["--check"]
+    try:
+        to_write = readmes_to_write()
+    except ValueError as error:  # an undocumented variable or output, a README without the markers
+        print(error, file=sys.stderr)
+        return 2
+    names = ", ".join(str(readme.relative_to(REPO)) for readme in to_write) or "none"
+    if check:
+        print(f"stale tables: {names}" + (": run `make docs`" if to_write else ""), file=sys.stderr)
+        return 1 if to_write else 0
+    for readme, text in to_write.items():
+        readme.write_text(text)
+    print(f"written: {names}")
     return 0
 
 
