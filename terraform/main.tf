@@ -33,6 +33,7 @@ locals {
     balance_table    = "${var.name_prefix}-PaymentBalance"
     salary_table     = "${var.name_prefix}-EmployeeSalary"
     payments_table   = "${var.name_prefix}-Payments"
+    limits_table     = "${var.name_prefix}-ClientLimits"
     state_machine    = "${var.name_prefix}-payment"
     failure_queue    = "${var.name_prefix}-ingest-failures"
     operations_topic = "${var.name_prefix}-operations"
@@ -82,14 +83,17 @@ module "salary_bucket" {
 module "table" {
   source = "./modules/table"
   for_each = {
-    balance  = { name = local.names.balance_table, hash_key = { name = "InvoiceID", type = "N" }, range_key = null }
-    salary   = { name = local.names.salary_table, hash_key = { name = "EmpID", type = "N" }, range_key = { name = "EmpName", type = "S" } }
-    payments = { name = local.names.payments_table, hash_key = { name = "PaymentId", type = "S" }, range_key = null }
+    balance  = { name = local.names.balance_table, hash_key = { name = "InvoiceID", type = "N" }, range_key = null, ttl = null }
+    salary   = { name = local.names.salary_table, hash_key = { name = "EmpID", type = "N" }, range_key = { name = "EmpName", type = "S" }, ttl = null }
+    payments = { name = local.names.payments_table, hash_key = { name = "PaymentId", type = "S" }, range_key = null, ttl = null }
+    # The per-client limits' counters (payproc.limits): one item per subject and window, deleted after it.
+    limits = { name = local.names.limits_table, hash_key = { name = "Counter", type = "S" }, range_key = null, ttl = "ExpiresAt" }
   }
 
   name                   = each.value.name
   hash_key               = each.value.hash_key
   range_key              = each.value.range_key
+  ttl_attribute          = each.value.ttl
   point_in_time_recovery = var.point_in_time_recovery
 }
 
@@ -150,6 +154,7 @@ locals {
   balance  = module.table["balance"].arn
   payments = module.table["payments"].arn
   salary   = module.table["salary"].arn
+  limits   = module.table["limits"].arn
 
   # Uploads are *.csv anywhere in a data bucket; what the ingesting functions write never ends in .csv, so it never
   # triggers them: the report next to an upload, and the bills' part report of a chunk (payproc.bill_ingest: a 15-digit
@@ -175,10 +180,17 @@ locals {
       ]
     }
     get_balance = {
-      timeout     = 30, memory_size = 256
-      environment = { BALANCE_TABLE = local.names.balance_table, ALLOWED_ORIGIN = local.allowed_origin }
+      timeout = 30, memory_size = 256
+      environment = {
+        BALANCE_TABLE         = local.names.balance_table
+        ALLOWED_ORIGIN        = local.allowed_origin
+        LIMITS_TABLE          = local.names.limits_table
+        LOOKUPS_PER_WINDOW    = tostring(var.lookup_limit.lookups)
+        LOOKUP_WINDOW_SECONDS = tostring(var.lookup_limit.window_seconds)
+      }
       statements = [
         { sid = "ReadBalance", actions = ["dynamodb:GetItem"], resources = [local.balance] },
+        { sid = "CountLookups", actions = ["dynamodb:UpdateItem"], resources = [local.limits] },
       ]
     }
     start_payment = {

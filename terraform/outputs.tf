@@ -38,6 +38,11 @@ output "payments_table" {
   value       = module.table["payments"].name
 }
 
+output "limits_table" {
+  description = "ClientLimits: the counters of the per-client limits (lookups, failed payments), each gone after its window."
+  value       = module.table["limits"].name
+}
+
 output "salary_table" {
   description = "EmployeeSalary: each employee's salary total."
   value       = module.table["salary"].name

@@ -49,6 +49,29 @@ variable "payment_max_wait_seconds" {
   }
 }
 
+variable "lookup_limit" {
+  description = "Invoice lookups (GET /paymentbalance) one client address may make per window; past it, 429 with Retry-After. Every lookup counts, found or not: it is what stops walking the invoice ids."
+  type        = object({ lookups = number, window_seconds = number })
+  default     = { lookups = 60, window_seconds = 60 }
+
+  validation {
+    condition     = var.lookup_limit.lookups >= 1 && var.lookup_limit.window_seconds >= 1
+    error_message = "Use at least 1 lookup per window of at least 1 second."
+  }
+}
+
+variable "failed_payment_limits" {
+  description = "Failed payment attempts (the processor declined the card) allowed per window: per client address, per invoice (past it the invoice is locked until the window ends) and per card (a keyed fingerprint of its number). Past any of them, POST /paymentbalance answers 429 with Retry-After."
+  type        = object({ per_client = number, per_invoice = number, per_card = number, window_seconds = number })
+  default     = { per_client = 10, per_invoice = 5, per_card = 3, window_seconds = 3600 }
+
+  validation {
+    condition = alltrue([for count in [var.failed_payment_limits.per_client, var.failed_payment_limits.per_invoice,
+    var.failed_payment_limits.per_card, var.failed_payment_limits.window_seconds] : count >= 1])
+    error_message = "Use limits and a window of at least 1."
+  }
+}
+
 variable "ingest_chunk_bytes" {
   description = "Bytes of a bills file one ingest invocation reads before it hands the rest to a new invocation."
   type        = number

@@ -55,6 +55,8 @@ ON_OWN_DEPLOYMENT = {
     "tests/integration/test_operations.py::test_a_declined_payment_counts_one_failed_payment":
         "counts every failed payment of the deployment",
     "tests/reliability/test_faults.py": "breaks the alert channels, kills the functions' processes",
+    "tests/integration/test_client_limits.py::test_a_throttled_client_leaves_other_clients_alone_and_is_served_again_after_the_window":
+        "sleeps out a one-minute window: beside the parallel workers it costs no CPU",
 }  # fmt: skip
 
 # Tests that must see what all the others left, on both deployments: run after them, one at a time, the scan last.
@@ -120,9 +122,10 @@ def deployment(stack_endpoint) -> dict:
     return outputs.load(outputs.LOCAL)  # build/outputs.json, or DEPLOY_OUTPUTS: another deployment's
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def api(deployment) -> Api:
-    """The deployed public API, as a user's client calls it."""
+    """The deployed public API, as one user's client calls it: each test from a loopback address of its own, so no
+    test spends another's per-client limits (docs/payments.md, "The public page")."""
     return Api(deployment["api_url"])
 
 

@@ -22,11 +22,18 @@ JSON_CONTENT_TYPE = "application/json"
 
 
 class ApiError(Exception):
-    """An answer other than success: the status, a message, and the reason of each field at fault (if any)."""
+    """An answer other than success: the status, a message, the reason of each field at fault (if any), and any
+    header the answer needs (Retry-After)."""
 
-    def __init__(self, status: int, message: str, errors: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        errors: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
-        self.status, self.message, self.errors = status, message, dict(errors or {})
+        self.status, self.message, self.errors, self.headers = status, message, dict(errors or {}), dict(headers or {})
 
 
 class BadRequest(ApiError):
@@ -73,7 +80,7 @@ def error_response(error: ApiError) -> dict[str, Any]:
     body: dict[str, Any] = {"message": error.message}
     if error.errors:
         body["errors"] = error.errors
-    return json_response(error.status, body)
+    return json_response(error.status, body, error.headers)
 
 
 def header(event: Mapping[str, Any], name: str) -> str | None:
@@ -83,6 +90,12 @@ def header(event: Mapping[str, Any], name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
+
+
+def client_address(event: Mapping[str, Any]) -> str:
+    """The address the request came from, as API Gateway saw the connection (never a header the client sent, such as
+    X-Forwarded-For, which anyone can write)."""
+    return ((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp") or "unknown"
 
 
 def path_parameter(event: Mapping[str, Any], name: str) -> str | None:

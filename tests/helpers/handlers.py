@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 BALANCE_TABLE = "test-PaymentBalance"
 PAYMENTS_TABLE = "test-Payments"
+LIMITS_TABLE = "test-ClientLimits"
 BILLS_BUCKET = "test-bills-due"
 SENDER = "billing@example.com"
 CARD_FINGERPRINT_KEY_PARAMETER = "/test/card-fingerprint-key"
@@ -65,6 +66,7 @@ def use_mock_environment(monkeypatch: Any, **extra: str) -> None:
     for name, value in {
         "BALANCE_TABLE": BALANCE_TABLE,
         "PAYMENTS_TABLE": PAYMENTS_TABLE,
+        "LIMITS_TABLE": LIMITS_TABLE,
         "SENDER_EMAIL": SENDER,
         "ALLOWED_ORIGIN": ORIGIN,
         "PAYMENT_WAIT_SECONDS": "3",
@@ -77,7 +79,7 @@ def use_mock_environment(monkeypatch: Any, **extra: str) -> None:
 
 
 def create_tables() -> None:
-    """The balance and payments tables as the contract defines them."""
+    """The balance, payments and client limits tables as the contract defines them."""
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     dynamodb.create_table(
         TableName=BALANCE_TABLE,
@@ -90,6 +92,12 @@ def create_tables() -> None:
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "PaymentId", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "PaymentId", "AttributeType": "S"}],
+    )
+    dynamodb.create_table(
+        TableName=LIMITS_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "Counter", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "Counter", "AttributeType": "S"}],
     )
 
 

@@ -18,7 +18,10 @@ import zipfile
 from pathlib import Path
 from unittest import mock
 
+import random
+
 import requests
+from requests.adapters import HTTPAdapter
 
 REPO = Path(__file__).resolve().parents[2]
 ENDPOINT = f"http://127.0.0.1:{int(os.environ.get('LOCALSTACK_PORT') or 4566)}"
@@ -185,6 +188,11 @@ OWN_DEPLOYMENT = {
 }
 
 
+def stack_mode() -> str:
+    """The running stack's mode: "embedded" or "docker" (stackctl's state file)."""
+    return json.loads((REPO / ".stack" / "stack.json").read_text())["mode"]
+
+
 def stack_is_up() -> bool:
     return subprocess.run([*STACKCTL, "status"], capture_output=True).returncode == 0
 
@@ -293,24 +301,53 @@ class Bucket:
             self.client.delete_object(Bucket=self.name, Key=key)
 
 
-class Api:
-    """The public API as a user's client sees it."""
+class FromAddress(HTTPAdapter):
+    """Connections from one local address: the API's per-client limits key on it (docs/payments.md)."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        return super().init_poolmanager(*args, **kwargs, source_address=(self.address, 0))
+
+
+def client_address() -> str:
+    """A loopback address for one client of the API (all of 127.0.0.0/8 reaches the stack): random, so that the
+    clients of one run, of parallel workers and of runs within the hour-long failed-payment window do not share a
+    budget. Never 127.0.0.x, which a browser test's Chromium, the one client that cannot choose, connects from."""
+    return f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+def client_session(address: str | None = None) -> requests.Session:
+    """HTTP as one client of the API, from its own loopback address (a new one unless given)."""
+    session = requests.Session()
+    adapter = FromAddress(address or client_address())
+    session.mount("http://", adapter)
+    session.client_address = adapter.address
+    return session
+
+
+class Api:
+    """The public API as one user's client sees it, from an address of its own (client_session)."""
+
+    def __init__(self, base_url: str, session: requests.Session | None = None):
         self.base_url = base_url.rstrip("/")
+        self.session = session or client_session()
+        self.address = self.session.client_address
 
     def balance(self, invoice_id) -> requests.Response:
-        return requests.get(f"{self.base_url}/paymentbalance/{invoice_id}", timeout=30)
+        return self.session.get(f"{self.base_url}/paymentbalance/{invoice_id}", timeout=30)
 
     def balance_legacy(self, invoice_id) -> requests.Response:
-        return requests.get(f"{self.base_url}/paymentbalance/id", params={"InvoiceID": invoice_id}, timeout=30)
+        return self.session.get(f"{self.base_url}/paymentbalance/id", params={"InvoiceID": invoice_id}, timeout=30)
 
     def pay(self, body: dict, key: str | None = None) -> requests.Response:
         headers = {"Idempotency-Key": key or str(uuid.uuid4())}
-        return requests.post(f"{self.base_url}/paymentbalance", json=body, headers=headers, timeout=30)
+        return self.session.post(f"{self.base_url}/paymentbalance", json=body, headers=headers, timeout=30)
 
     def status(self, payment_id: str) -> requests.Response:
-        return requests.get(f"{self.base_url}/payments/{payment_id}", timeout=30)
+        return self.session.get(f"{self.base_url}/payments/{payment_id}", timeout=30)
 
     def wait_until_settled(self, payment_id: str, timeout: float = 60.0) -> dict:
         """The payment's status once it is notified or failed."""

@@ -154,7 +154,7 @@ def test_the_tutorials_page_pays_without_a_key_and_posting_twice_is_one_payment(
     }
 
     def post() -> requests.Response:
-        return requests.post(
+        return api.session.post(
             f"{api.base_url}/paymentbalance",
             data=json.dumps(body),
             headers={"Content-type": "application/json"},

@@ -119,6 +119,6 @@ class CountedApi(Api):
         return super().status(payment_id)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def api(deployment, figures) -> CountedApi:
     return CountedApi(deployment["api_url"], figures)

@@ -62,7 +62,7 @@ def expected_function_grants(aws, deployment: dict) -> dict[str, set[tuple]]:
     names = deployment["function_names"]
     table = {
         alias: f"arn:aws:dynamodb:{region}:{account}:table/{deployment[alias + '_table']}"
-        for alias in ("balance", "payments", "salary")
+        for alias in ("balance", "payments", "salary", "limits")
     }
     bills, salaries = (f"arn:aws:s3:::{deployment[bucket]}" for bucket in ("bills_bucket", "salary_bucket"))
     failures = f"arn:aws:sqs:{region}:{account}:{deployment['ingest_failures_queue_url'].rsplit('/', 1)[-1]}"
@@ -87,7 +87,7 @@ def expected_function_grants(aws, deployment: dict) -> dict[str, set[tuple]]:
             | grants("lambda:InvokeFunction", f"arn:aws:lambda:{region}:{account}:function:{names['ingest_bills']}")
             | grants("sqs:SendMessage", failures)
         ),
-        "get_balance": grants("dynamodb:GetItem", table["balance"]),
+        "get_balance": grants("dynamodb:GetItem", table["balance"]) | grants("dynamodb:UpdateItem", table["limits"]),
         "start_payment": (
             grants("dynamodb:GetItem", table["balance"])
             | grants("dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem", table["payments"])

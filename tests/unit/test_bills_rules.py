@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from payproc.bill_ingest import IngestSummary
-from payproc.bills import Action, BillRow, decide, last_row_per_invoice, parse_bill_row
+from payproc.bills import Action, BillRow, decide, last_row_per_invoice, masked_name, parse_bill_row
 
 GOOD = {"InvoiceID": "17", "CustomerName": " Ada ", "Balance": "10.50", "IsProcessed": "0"}
 
@@ -75,3 +75,18 @@ def test_summaries_add_up_and_survive_a_round_trip():
     total = IngestSummary(read=3, created=1, skipped_paid=1, rejected=1)
     total.add(IngestSummary.from_dict(IngestSummary(read=2, updated=2).as_dict()))
     assert total.as_dict()["written"] == 3 and total.skipped == 1 and total.read == 5
+
+
+@pytest.mark.parametrize(
+    "name, shown",
+    [
+        ("Carol Bailey", "C. Bailey"),
+        ("Mary Ann  Smith", "M. A. Smith"),
+        ("Lovelace, Ada", "A. Lovelace"),  # "Family, Given", as such files often have it
+        ("Zoë Ångström", "Z. Ångström"),
+        ("Cher", "C."),  # one word: its initial alone, never the word
+        ("<script>alert(1)</script>", "<."),
+    ],
+)
+def test_a_lookup_shows_the_family_name_and_initials_only(name, shown):
+    assert masked_name(name) == shown

@@ -49,7 +49,8 @@ def test_each_route_has_a_lambda_proxy_and_a_cors_preflight():
 def test_status_codes_and_the_idempotency_header():
     paths = spec()["paths"]
     assert set(paths["/paymentbalance"]["post"]["responses"]) == {"202", "400", "404", "409", "422", "500"}
-    assert set(paths["/paymentbalance/{InvoiceID}"]["get"]["responses"]) == {"200", "400", "404", "500"}
+    assert set(paths["/paymentbalance/{InvoiceID}"]["get"]["responses"]) == {"200", "400", "404", "429", "500"}
+    assert set(paths["/paymentbalance/id"]["get"]["responses"]) == {"200", "400", "404", "429", "500"}
     assert set(paths["/payments/{PaymentId}"]["get"]["responses"]) == {"200", "400", "404", "500"}
     parameter = spec()["components"]["parameters"]["IdempotencyKey"]
     # Optional: without it the server derives the key (the original tutorial's page sends none).
@@ -92,6 +93,7 @@ def test_every_pattern_of_the_document_is_the_codes_or_matches_what_the_code_wri
     from decimal import Decimal
 
     from payproc.cards import CARD_PATTERN, EXPIRY_PATTERN, summarize_card
+    from payproc.limits import Counted, Limit, LimitExceeded
     from payproc.money import MONEY_PATTERN, format_money
     from payproc.payments import accepted_response, payment_id_for
     from payproc.validation import E164_PATTERN, IDEMPOTENCY_KEY_PATTERN, INVOICE_ID_TEXT, PAYMENT_ID_PATTERN
@@ -102,6 +104,10 @@ def test_every_pattern_of_the_document_is_the_codes_or_matches_what_the_code_wri
         "^[0-9]+\\.[0-9]{2}$": [format_money(Decimal(amount)) for amount in ("0", "7", "42.1", "125.50", "1e3")],
         "^/payments/[0-9a-f]{32}$": [accepted_response(payment_id_for("key-1"))["StatusUrl"]],
         "^[0-9]{4}$": [summarize_card("4111 1111 1111 1111").last4, summarize_card("378282246310005").last4],
+        "^[1-9][0-9]*$": [
+            LimitExceeded(Counted(Limit("l", 1, window, ""), "s"), now).headers["Retry-After"]
+            for window, now in ((60, 59.999), (60, 0), (3600, 7200.5))
+        ],
     }
     unexplained = []
     for where, pattern in patterns_of(spec()):

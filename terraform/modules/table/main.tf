@@ -1,4 +1,4 @@
-# An on-demand DynamoDB table with a hash key and an optional range key.
+# An on-demand DynamoDB table with a hash key, an optional range key and an optional TTL attribute.
 resource "aws_dynamodb_table" "this" {
   name         = var.name
   billing_mode = "PAY_PER_REQUEST"
@@ -15,6 +15,14 @@ resource "aws_dynamodb_table" "this" {
     content {
       name = attribute.value.name
       type = attribute.value.type
+    }
+  }
+
+  dynamic "ttl" {
+    for_each = var.ttl_attribute == null ? [] : [var.ttl_attribute]
+    content {
+      attribute_name = ttl.value
+      enabled        = true
     }
   }
 

@@ -14,6 +14,12 @@ variable "range_key" {
   default     = null
 }
 
+variable "ttl_attribute" {
+  description = "A number attribute holding each item's expiry (epoch seconds), after which DynamoDB deletes it; null for none."
+  type        = string
+  default     = null
+}
+
 variable "point_in_time_recovery" {
   description = "Continuous backups (35 days of point-in-time restore)."
   type        = bool
