@@ -216,6 +216,8 @@
         }
       } else if (answer.status === 404) {
         showLookupMessage("error", "No bill found for invoice " + raw + ". Check the number on your bill.");
+      } else if (answer.status === 429) {
+        showLookupMessage("error", "Too many lookups from your network: " + apiMessage(body) + ".");
       } else if (answer.status === 400) {
         var reason = (body.errors && body.errors.InvoiceID) || apiMessage(body);
         invalidInvoice("\u201c" + raw + "\u201d is not a valid invoice id" + (reason ? ": " + reason : "") + ".");
@@ -460,6 +462,10 @@
         (apiMessage(body) ? " (" + apiMessage(body) + ")" : "") + ". Nothing more was charged.", []);
       return refreshBill(bill.InvoiceID, generation);
     }
+    if (answer.status === 429) {
+      showPayStatus("failed", "Too many failed payment attempts: " + apiMessage(body) + ". Nothing was charged.", []);
+      return;
+    }
     showPayStatus("failed", "The payment was not accepted (error " + answer.status +
       (apiMessage(body) ? ": " + apiMessage(body) : "") + "). Please try again.", []);
   }
@@ -470,7 +476,7 @@
     return /^https?:\/\//i.test(url) ? url : API_URL + (url.charAt(0) === "/" ? "" : "/") + url;
   }
 
-  /** Polls the payment until it is notified (or paid with every chosen alert answered) or failed. */
+  /** Polls the payment until it is notified (or paid with every chosen alert answered), declined or failed. */
   function follow(url, paymentId, bill, alerts, generation) {
     var deadline = Date.now() + POLL_TIMEOUT_MS;
     var target = statusUrl(url);
@@ -522,6 +528,11 @@
       return notifications[c[0]] === "sent" || notifications[c[0]] === "failed";
     });
 
+    if (payment.Status === "declined") {
+      showPayStatus("failed", "Declined" + card + ": " + (payment.Reason || "the card was declined.") +
+        " Nothing was charged and the bill is still due: you can pay it with another card.", [], payment.PaymentId);
+      return true;
+    }
     if (payment.Status === "failed") {
       showPayStatus("failed", "The payment of " + amount + " for invoice " + bill.InvoiceID + " failed" +
         (payment.Reason ? ": " + payment.Reason : "") + ".", [], payment.PaymentId);

@@ -144,6 +144,14 @@ locals {
     maximum_retry_attempts    = 2
     maximum_event_age_seconds = 3600
   }
+  # What start_payment checks and record_failure counts: the limits of failed payment attempts (payproc.limits).
+  failed_payment_limits = {
+    LIMITS_TABLE                  = local.names.limits_table
+    FAILED_PAYMENTS_PER_CLIENT    = tostring(var.failed_payment_limits.per_client)
+    FAILED_PAYMENTS_PER_INVOICE   = tostring(var.failed_payment_limits.per_invoice)
+    FAILED_PAYMENTS_PER_CARD      = tostring(var.failed_payment_limits.per_card)
+    FAILED_PAYMENT_WINDOW_SECONDS = tostring(var.failed_payment_limits.window_seconds)
+  }
   # What every function reads: aws-lambda-powertools' logger, metrics and tracer settings.
   common_environment = {
     POWERTOOLS_SERVICE_NAME      = var.name_prefix
@@ -195,19 +203,21 @@ locals {
     }
     start_payment = {
       timeout = 30, memory_size = 256
-      environment = {
+      environment = merge(local.failed_payment_limits, {
         BALANCE_TABLE            = local.names.balance_table
         PAYMENTS_TABLE           = local.names.payments_table
+        PAYMENT_PROCESSOR        = var.card_processor
         STATE_MACHINE_ARN        = local.state_machine_arn
         PAYMENT_WAIT_SECONDS     = tostring(var.payment_wait_seconds)
         PAYMENT_MAX_WAIT_SECONDS = tostring(var.payment_max_wait_seconds)
         ALLOWED_ORIGIN           = local.allowed_origin
         # The parameter's name, never its value: the function reads the secret when it first needs it.
         CARD_FINGERPRINT_KEY_PARAMETER = aws_ssm_parameter.card_fingerprint_key.name
-      }
+      })
       statements = [
         { sid = "ReadBalance", actions = ["dynamodb:GetItem"], resources = [local.balance] },
         { sid = "RecordPayment", actions = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments] },
+        { sid = "CheckFailedPaymentLimits", actions = ["dynamodb:GetItem"], resources = [local.limits] },
         { sid = "StartWorkflow", actions = ["states:StartExecution"], resources = [local.state_machine_arn] },
         # SecureString under the AWS managed key aws/ssm, whose key policy lets GetParameter decrypt: no kms grant.
         { sid = "ReadCardFingerprintKey", actions = ["ssm:GetParameter"], resources = [aws_ssm_parameter.card_fingerprint_key.arn] },
@@ -222,7 +232,7 @@ locals {
     }
     process_payment = {
       timeout     = 30, memory_size = 256
-      environment = { BALANCE_TABLE = local.names.balance_table, PAYMENTS_TABLE = local.names.payments_table }
+      environment = { BALANCE_TABLE = local.names.balance_table, PAYMENTS_TABLE = local.names.payments_table, PAYMENT_PROCESSOR = var.card_processor }
       statements = [
         { sid = "SettlePayment", actions = ["dynamodb:UpdateItem", "dynamodb:GetItem"], resources = [local.balance, local.payments] },
       ]
@@ -246,9 +256,10 @@ locals {
     }
     record_failure = {
       timeout     = 30, memory_size = 256
-      environment = { PAYMENTS_TABLE = local.names.payments_table }
+      environment = merge(local.failed_payment_limits, { PAYMENTS_TABLE = local.names.payments_table })
       statements = [
         { sid = "MarkFailed", actions = ["dynamodb:UpdateItem"], resources = [local.payments] },
+        { sid = "CountFailedPayments", actions = ["dynamodb:UpdateItem"], resources = [local.limits] },
       ]
     }
     salary_files = {
@@ -326,6 +337,9 @@ module "workflow" {
     ]
     max_attempts = 5
   }
+  # What a charge retries before it is recorded as declined (processor_error): the processor's outage, briefly, as
+  # the customer is waiting on the page.
+  charge_retry       = { errors = ["ProcessorUnavailable"], interval_seconds = 1, max_attempts = 2, backoff_rate = 2 }
   function_arns      = [for name in ["process_payment", "send_email", "send_text", "record_failure"] : module.function[name].arn]
   log_retention_days = var.log_retention_days
   log_execution_data = var.workflow_log_execution_data

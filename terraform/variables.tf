@@ -72,6 +72,17 @@ variable "failed_payment_limits" {
   }
 }
 
+variable "card_processor" {
+  description = "The card processor's adapter that start_payment tokenizes cards with and process_payment charges through (payproc.processor). Only \"test\" ships: it approves every card but its documented test cards (docs/payments.md); a real processor's adapter implements the same interface."
+  type        = string
+  default     = "test"
+
+  validation {
+    condition     = contains(["test"], var.card_processor)
+    error_message = "The only processor adapter in lib/payproc/processor.py is \"test\"."
+  }
+}
+
 variable "ingest_chunk_bytes" {
   description = "Bytes of a bills file one ingest invocation reads before it hands the rest to a new invocation."
   type        = number

@@ -1,7 +1,10 @@
-"""process_payment (workflow Task): commit the payment in one DynamoDB transaction, or reject it by name.
+"""process_payment (workflow Task): charge the card through the processor, then commit the payment in one DynamoDB
+transaction; or reject it by name.
 
-Raises PaymentRejected (caught by the workflow, which records the failure) when the invoice is paid or its balance
-is not the amount; TransientError (retried by the workflow) on throttling or conflicts. A repeat changes nothing.
+Raises PaymentRejected when the invoice is paid or its balance is not the amount (nothing is charged; a charge made
+before a concurrent payment won is refunded), CardDeclined when the processor refuses the card, and, retried by the
+workflow, ProcessorUnavailable and TransientError (throttling or conflicts). A repeat changes nothing: the charge's
+idempotency key is the payment's id, and a committed payment is found committed.
 """
 
 from __future__ import annotations
@@ -9,30 +12,50 @@ from __future__ import annotations
 from typing import Any
 
 from payproc.config import get_settings
-from payproc.payment_store import PaymentRejected, TransientError, commit_payment
 from payproc.money import parse_money
+from payproc.payment_store import PaymentRejected, TransientError, commit_payment, settled_status
+from payproc.processor import CardDeclined, ProcessorUnavailable, card_processor
 from payproc.telemetry import instrumented, logger
 
-__all__ = ["PaymentRejected", "TransientError", "handler"]
+__all__ = ["CardDeclined", "PaymentRejected", "ProcessorUnavailable", "TransientError", "handler"]
 
 
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Input {payment: <execution input>, executionArn}; returns {status, paymentId}."""
     payment = event["payment"]
-    logger.append_keys(PaymentId=payment["paymentId"])
+    payment_id, invoice_id, amount = payment["paymentId"], int(payment["invoiceId"]), parse_money(payment["amount"])
+    logger.append_keys(PaymentId=payment_id)
     settings = get_settings()
+    tables = {"balance_table": settings.require("balance_table"), "payments_table": settings.require("payments_table")}
     try:
-        status = commit_payment(
-            balance_table=settings.require("balance_table"),
-            payments_table=settings.require("payments_table"),
-            payment_id=payment["paymentId"],
-            invoice_id=int(payment["invoiceId"]),
-            amount=parse_money(payment["amount"]),
-            execution_arn=event.get("executionArn"),
-        )
+        status = settled_status(**tables, payment_id=payment_id, invoice_id=invoice_id, amount=amount)
+        if status is None:
+            status = charge_and_commit(tables, payment, event.get("executionArn"))
     except PaymentRejected as rejected:
         logger.info("payment_rejected", reason=str(rejected))
         raise
     logger.info("payment_committed", invoice_id=payment["invoiceId"], amount=payment["amount"], status=status)
-    return {"status": status, "paymentId": payment["paymentId"]}
+    return {"status": status, "paymentId": payment_id}
+
+
+def charge_and_commit(tables: dict[str, str], payment: dict[str, Any], execution_arn: str | None) -> str:
+    """Charge the card, then commit; give the charge back if the invoice was paid by another payment meanwhile."""
+    processor, amount = card_processor(), parse_money(payment["amount"])
+    try:
+        reference = processor.charge(payment["cardToken"], amount, idempotency_key=payment["paymentId"])
+    except CardDeclined as declined:
+        logger.info("payment_declined", decline_code=str(declined))
+        raise
+    try:
+        return commit_payment(
+            **tables,
+            payment_id=payment["paymentId"],
+            invoice_id=int(payment["invoiceId"]),
+            amount=amount,
+            execution_arn=execution_arn,
+            charge_reference=reference,
+        )
+    except PaymentRejected:
+        processor.refund(reference, amount)
+        raise

@@ -1,4 +1,5 @@
-"""Accepting a payment request (POST /paymentbalance): once per idempotency key, against the invoice as it is now.
+"""Accepting a payment request (POST /paymentbalance): within the client's, the invoice's and the card's limits of
+failed attempts (payproc.limits), once per idempotency key, against the invoice as it is now.
 The accepted payment is stored first, then its workflow started, named by its PaymentId so a second start starts
 nothing; a request whose key is stored already gets that payment's first answer (and a start, if it never had one).
 Every refusal is an ApiError, which the API wrapper renders (payproc.http). docs/payments.md tells the whole story."""
@@ -9,11 +10,12 @@ import json
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
-from payproc import aws, bill_store, payment_store
-from payproc.cards import masked
+from payproc import aws, bill_store, limits, payment_store
+from payproc.cards import card_fingerprint, masked
 from payproc.config import get_settings
 from payproc.http import ApiError
 from payproc.money import format_money
+from payproc.processor import card_processor
 from payproc.payments import (
     accepted_response,
     derived_idempotency_key,
@@ -27,19 +29,26 @@ from payproc.telemetry import logger
 from payproc.validation import PaymentRequest
 
 
-def accept(request: PaymentRequest, sent_key: str | None, card_secret: Callable[[], bytes]) -> dict[str, Any]:
-    """The 202 body of the payment the request names, accepted now or earlier. `card_secret` is asked only for a
-    request without a key, whose key is then derived from the invoice, amount and card."""
+def accept(
+    request: PaymentRequest, sent_key: str | None, client_address: str, card_secret: Callable[[], bytes]
+) -> dict[str, Any]:
+    """The 202 body of the payment the request names, accepted now or earlier. `card_secret` keys the card's
+    fingerprint, which the per-card limit counts, and the key of a request sent without one (derived from the
+    invoice, amount and card)."""
     settings = get_settings()
     payments_table = settings.require("payments_table")
+    secret = card_secret()
+    card = card_fingerprint(request.card_digits, secret)
+    limits.check(limits.failed_payment_limits(client_address, request.invoice_id, card))
     derived = sent_key is None
-    key = derived_idempotency_key(request, card_secret()) if derived else sent_key
+    key = derived_idempotency_key(request, secret) if derived else sent_key
     payment_id, fingerprint = payment_id_for(key), request_fingerprint(request, key)
     logger.append_keys(PaymentId=payment_id)
     if existing := payment_store.read_payment(payments_table, payment_id):
         return replay(existing, fingerprint, derived)
     check_invoice(request, bill_store.read_invoice(settings.require("balance_table"), request.invoice_id))
-    item = new_payment_item(payment_id, request, fingerprint, now_iso())
+    token = card_processor().tokenize(request.card_digits)
+    item = new_payment_item(payment_id, request, fingerprint, now_iso(), token, card, client_address)
     if not payment_store.insert_payment(payments_table, item):  # a concurrent request with the same key won
         return replay(payment_store.read_payment(payments_table, payment_id), fingerprint, derived)
     start_workflow(item)

@@ -1,5 +1,6 @@
 """The Payments table: the accepted payment (once per PaymentId) and its execution, then, as the workflow's functions
-write them, the commit (with the invoice's balance, in one transaction), each alert's result, a failure."""
+write them, the commit (with the invoice's balance, in one transaction), each alert's result, a decline or a
+failure."""
 
 from __future__ import annotations
 
@@ -59,8 +60,10 @@ def commit_payment(
     invoice_id: int,
     amount: Decimal,
     execution_arn: str | None,
+    charge_reference: str,
 ) -> str:
-    """Pay the invoice and mark the payment paid in one transaction; return the status. Safe to repeat.
+    """Pay the invoice and mark the payment paid in one transaction, with the processor's charge reference; return
+    the status. Safe to repeat.
 
     Raises PaymentRejected when the invoice is paid or its balance is not the amount, TransientError to be retried.
     Counts PaymentsSucceeded when this call's transaction commits (a repeat finding the payment paid counts nothing).
@@ -83,7 +86,9 @@ def commit_payment(
                     "Update": {
                         "TableName": payments_table,
                         "Key": {"PaymentId": payment_id},
-                        "UpdateExpression": "SET #status = :paid, PaidAt = :now, ExecutionArn = :execution",
+                        "UpdateExpression": (
+                            "SET #status = :paid, PaidAt = :now, ExecutionArn = :execution, ChargeReference = :charge"
+                        ),
                         "ConditionExpression": "#status = :accepted",
                         "ExpressionAttributeNames": {"#status": "Status"},
                         "ExpressionAttributeValues": {
@@ -91,6 +96,7 @@ def commit_payment(
                             ":accepted": State.ACCEPTED,
                             ":now": paid_at,
                             ":execution": execution_arn or "unknown",
+                            ":charge": charge_reference,
                         },
                     }
                 },
@@ -103,12 +109,17 @@ def commit_payment(
             raise TransientError(",".join(sorted(aws.cancellation_reasons(error))) or aws.error_code(error)) from None
         if aws.error_code(error) != aws.CANCELLED:
             raise
-    return _settle_cancelled(balance_table, payments_table, payment_id, invoice_id, amount)
+    settled = settled_status(balance_table, payments_table, payment_id, invoice_id, amount)
+    if settled is None:  # every condition holds again: a concurrent change cancelled the transaction
+        raise TransientError("the transaction was cancelled by a concurrent change")
+    return settled
 
 
-def _settle_cancelled(
+def settled_status(
     balance_table: str, payments_table: str, payment_id: str, invoice_id: int, amount: Decimal
-) -> str:
+) -> str | None:
+    """The status of a payment already paid; None while the invoice can take it; raise PaymentRejected when it
+    cannot (paid by another payment, another balance due, gone) or the payment is no longer accepted."""
     # A retry of a step that already committed finds its own payment paid: that is success, not a rejection.
     status = (read_payment(payments_table, payment_id) or {}).get("Status")
     if status in (State.PAID, State.NOTIFIED):
@@ -120,10 +131,12 @@ def _settle_cancelled(
         raise PaymentRejected(f"invoice {invoice_id} no longer exists")
     if int(invoice["IsProcessed"]) == 1:
         raise PaymentRejected(f"invoice {invoice_id} is already paid")
-    raise PaymentRejected(
-        f"invoice {invoice_id} balance is {format_money(Decimal(invoice['Balance']))}, "
-        f"not the {format_money(amount)} of this payment"
-    )
+    if Decimal(invoice["Balance"]) != amount:
+        raise PaymentRejected(
+            f"invoice {invoice_id} balance is {format_money(Decimal(invoice['Balance']))}, "
+            f"not the {format_money(amount)} of this payment"
+        )
+    return None
 
 
 def record_payment_failure(payments_table: str, payment_id: str, reason: str) -> bool:
@@ -149,6 +162,33 @@ def record_payment_failure(payments_table: str, payment_id: str, reason: str) ->
         return False  # committed after all (e.g. a timeout after the write): a paid payment is never marked failed
     count(PAYMENTS_FAILED)
     return True
+
+
+def record_payment_decline(payments_table: str, payment_id: str, code: str, message: str) -> dict[str, Any] | None:
+    """Mark a payment the processor declined as declined, with its code and the customer's message (counted as
+    PaymentsFailed); the record as it now is, or None if it is no longer accepted."""
+    try:
+        item = aws.dynamodb().update_item(
+            TableName=payments_table,
+            Key={"PaymentId": payment_id},
+            UpdateExpression="SET #status = :declined, DeclineCode = :code, Reason = :reason, FailedAt = :now",
+            ConditionExpression="#status = :accepted",
+            ExpressionAttributeNames={"#status": "Status"},
+            ExpressionAttributeValues={
+                ":declined": State.DECLINED,
+                ":accepted": State.ACCEPTED,
+                ":code": code,
+                ":reason": message,
+                ":now": now_iso(),
+            },
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    except ClientError as error:
+        if aws.error_code(error) != aws.CONDITION_FAILED:
+            raise
+        return None
+    count(PAYMENTS_FAILED)
+    return item
 
 
 def record_alert_sent(payments_table: str, payment_id: str, channel: str) -> str:

@@ -16,12 +16,14 @@ from payproc.validation import PaymentRequest
 
 
 class State(StrEnum):
-    """A payment's Status (accepted -> paid -> notified, or failed: never committed) and each alert's in its
-    Notifications (pending -> sent, or failed: the payment stays paid)."""
+    """A payment's Status (accepted -> paid -> notified; declined: the card processor refused it; failed: never
+    committed for another reason) and each alert's in its Notifications (pending -> sent, or failed: the payment
+    stays paid)."""
 
     ACCEPTED = "accepted"
     PAID = "paid"
     NOTIFIED = "notified"
+    DECLINED = "declined"
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
@@ -76,8 +78,18 @@ def accepted_response(payment_id: str) -> dict[str, str]:
     return {"PaymentId": payment_id, "Status": State.ACCEPTED, "StatusUrl": f"/payments/{payment_id}"}
 
 
-def new_payment_item(payment_id: str, request: PaymentRequest, fingerprint: str, created_at: str) -> dict[str, Any]:
-    """The Payments record written when a payment is accepted (ledger, status and idempotency record)."""
+def new_payment_item(
+    payment_id: str,
+    request: PaymentRequest,
+    fingerprint: str,
+    created_at: str,
+    card_token: str,
+    card_fingerprint: str,
+    client_address: str,
+) -> dict[str, Any]:
+    """The Payments record written when a payment is accepted (ledger, status and idempotency record): with the
+    processor's token for the card, and what a decline counts against (payproc.limits): the card's keyed fingerprint
+    and the client's address."""
     notifications = {}
     if request.wants_email():
         notifications["email"] = State.PENDING
@@ -90,6 +102,9 @@ def new_payment_item(payment_id: str, request: PaymentRequest, fingerprint: str,
         "BillersName": request.billers_name,
         "CardBrand": request.card.brand,
         "CardLast4": request.card.last4,
+        "CardToken": card_token,
+        "CardFingerprint": card_fingerprint,
+        "ClientAddress": client_address,
         "Choices": request.choices,
         "Status": State.ACCEPTED,
         "Notifications": notifications,
@@ -119,6 +134,7 @@ def execution_input(item: Mapping[str, Any], default_wait_seconds: int) -> dict[
         "phone": item.get("PhnNumber"),
         "cardBrand": item["CardBrand"],
         "cardLast4": item["CardLast4"],
+        "cardToken": item["CardToken"],
         "waitSeconds": int(item.get("WaitSeconds", default_wait_seconds)),
     }
 
@@ -136,7 +152,7 @@ def status_view(item: Mapping[str, Any]) -> dict[str, Any]:
     }
     if item.get("NotificationErrors"):
         view["NotificationErrors"] = dict(item["NotificationErrors"])
-    for optional in ("Reason", "CreatedAt", "PaidAt", "NotifiedAt", "FailedAt"):
+    for optional in ("Reason", "DeclineCode", "CreatedAt", "PaidAt", "NotifiedAt", "FailedAt"):
         if item.get(optional):
             view[optional] = item[optional]
     return view
@@ -155,13 +171,21 @@ def all_alerts_sent(notifications: Mapping[str, str]) -> bool:
     return bool(notifications) and all(state == State.SENT for state in notifications.values())
 
 
-def failure_reason(error: Mapping[str, Any] | None) -> str:
-    """A readable reason from a Step Functions Catch's {Error, Cause} (Cause holds the Lambda's errorMessage)."""
+def caught_error(error: Mapping[str, Any] | None) -> tuple[str, str]:
+    """(error name, message) of a Step Functions Catch's {Error, Cause} (Cause holds the Lambda's errorMessage)."""
     if not error:
-        return "unknown error"
-    name, cause = error.get("Error", "Error"), error.get("Cause") or ""
+        return "Error", "unknown error"
+    name, cause = str(error.get("Error", "Error")), error.get("Cause") or ""
     try:
         message = json.loads(cause).get("errorMessage", cause)
     except (ValueError, AttributeError):
         message = cause
-    return f"{name}: {message}" if message else str(name)
+    return name, str(message)
+
+
+def failure_reason(error: Mapping[str, Any] | None) -> str:
+    """A readable reason from a Step Functions Catch's {Error, Cause}."""
+    if not error:
+        return "unknown error"
+    name, message = caught_error(error)
+    return f"{name}: {message}" if message else name

@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from tests.helpers.stack import (
     GOOD_CARD,
     change_bill,
+    declining_card,
     payment_body,
     sent_emails,
     sent_texts,
@@ -183,6 +184,39 @@ def test_pay_and_get_exactly_the_chosen_alerts(page, bill, balance_of, shot, cho
     expect(page.get_by_role("button", name="Post Payment")).to_be_disabled()
     expect(page.get_by_label("Card number")).to_have_value("")
     assert GOOD_CARD not in page.content()
+    shot(page)
+
+
+def test_a_declined_card_shows_why_and_the_customer_pays_with_another_card(
+    page, bill, balance_of, aws, deployment, shot
+):
+    # Chromium connects from 127.0.0.1 in every run (tests cannot give it an address of its own): start this client's
+    # count of failed attempts afresh, so that runs within the hour do not add up to its limit.
+    limits = aws.resource("dynamodb").Table(deployment["limits_table"])
+    for item in limits.scan(ConsistentRead=True)["Items"]:
+        if item["Counter"].startswith("failed-payments-client#127.0.0.1#"):
+            limits.delete_item(Key={"Counter": item["Counter"]})
+    created = bill(balance="42.00")
+    email, declined = new_email(), declining_card("9995")
+    look_up(page, created["InvoiceID"])
+    fill_payment(page, card=declined, email=email, phone=unique_phone(), email_me=True, text_me=False)
+    page.get_by_role("button", name="Post Payment").click()
+
+    status = page.locator("#pay-status")
+    expect(status).to_have_attribute("data-state", "failed", timeout=SETTLED)
+    expect(status).to_contain_text(f"Declined with Visa ending {declined[-4:]}")
+    expect(status).to_contain_text("Your card was declined for insufficient funds. Use another card.")
+    expect(status).to_contain_text("Nothing was charged and the bill is still due")
+    assert balance_of(created["InvoiceID"])["IsProcessed"] == 0
+
+    # The bill is payable again, with another card.
+    fill_payment(page, card=GOOD_CARD, email=email, phone=unique_phone(), email_me=True, text_me=False)
+    page.get_by_role("button", name="Post Payment").click()
+    expect(status).to_have_attribute("data-state", "done", timeout=SETTLED)
+    expect(status).to_contain_text(f"Paid $42.00 for invoice {created['InvoiceID']}")
+    assert balance_of(created["InvoiceID"])["IsProcessed"] == 1
+    assert len(wait_for(lambda: sent_emails(email))) == 1  # one receipt: the payment that went through
+    assert declined not in page.content()
     shot(page)
 
 

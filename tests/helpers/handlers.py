@@ -237,10 +237,14 @@ def answer(response):
     return response["statusCode"], json.loads(response["body"])
 
 
-def accepted_payment(payments_aws, choices="both", key=None):
+def accepted_payment(payments_aws, choices="both", key=None, card=CARD):
+    """The workflow input of a payment of invoice 17 that start_payment accepted (with this card)."""
     key = key or str(uuid.uuid4())
     put_bill()
-    answer(load_handler("start_payment").handler(pay_event(key=key, Choices=choices), FakeContext()))
+    status, body = answer(
+        load_handler("start_payment").handler(pay_event(key=key, Choices=choices, CardNumber=card), FakeContext())
+    )
+    assert status == 202, body
     executions = payments_aws["sfn"].list_executions(stateMachineArn=payments_aws["arn"])["executions"]
     execution = next(e for e in executions if e["name"] == payment_id_for(key))
     return json.loads(payments_aws["sfn"].describe_execution(executionArn=execution["executionArn"])["input"])

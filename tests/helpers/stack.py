@@ -23,6 +23,8 @@ import random
 import requests
 from requests.adapters import HTTPAdapter
 
+from payproc.cards import luhn_valid
+
 REPO = Path(__file__).resolve().parents[2]
 ENDPOINT = f"http://127.0.0.1:{int(os.environ.get('LOCALSTACK_PORT') or 4566)}"
 
@@ -350,13 +352,26 @@ class Api:
         return self.session.get(f"{self.base_url}/payments/{payment_id}", timeout=30)
 
     def wait_until_settled(self, payment_id: str, timeout: float = 60.0) -> dict:
-        """The payment's status once it is notified or failed."""
+        """The payment's status once it is notified, declined or failed."""
 
         def settled():
             body = self.status(payment_id).json()
-            return body if body.get("Status") in ("notified", "failed") else None
+            return body if body.get("Status") in ("notified", "declined", "failed") else None
 
         return wait_for(settled, timeout=timeout)
+
+
+def declining_card(last4: str = "0002") -> str:
+    """A card number of its own that the test processor declines as its last four say (payproc.processor's
+    TEST_CARDS: 0002 generic decline, 9995 insufficient funds, 0069 expired card, 0119 processor error): 400000,
+    random digits, the last four; one middle digit makes the Luhn sum right. Its own, so that the per-card limit of
+    failed attempts counts only this test's attempts."""
+    middle = [random.randint(0, 9) for _ in range(6)]
+    for digit in range(10):
+        number = "400000" + "".join(map(str, middle[:-1])) + str(digit) + last4
+        if luhn_valid(number):
+            return number
+    raise AssertionError("unreachable: one of ten digits always completes the Luhn sum")
 
 
 def payment_body(bill: dict, **overrides) -> dict:

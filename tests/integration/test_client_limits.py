@@ -11,9 +11,11 @@ import time
 import pytest
 
 from payproc.bills import masked_name
-from tests.helpers.stack import Api, stack_mode
+from tests.helpers.stack import Api, declining_card, payment_body, sent_emails, stack_mode, unique_invoice_id
 
-LOOKUPS = 60  # terraform/variables.tf lookup_limit's default, which `make deploy` keeps
+# terraform/variables.tf's defaults, which `make deploy` keeps: lookup_limit, failed_payment_limits.
+LOOKUPS = 60
+PER_CLIENT, PER_INVOICE, PER_CARD = 10, 5, 3
 WALK = 200
 
 
@@ -70,3 +72,86 @@ def test_a_throttled_client_leaves_other_clients_alone_and_is_served_again_after
 
     time.sleep(int(answer.headers["Retry-After"]) + 1)
     assert api.balance(invoice_id).status_code == 200
+
+
+# --- failed payment attempts -------------------------------------------------------------------------------------
+
+
+def attempt(api: Api, bill: dict, card: str):
+    """A payment of the bill with this card, without delay; the API's answer, and the payment's settled status
+    when it was accepted."""
+    answer = api.pay(payment_body(bill, CardNumber=card, Choices="email", WaitSeconds=0))
+    if answer.status_code != 202:
+        return answer, None
+    return answer, api.wait_until_settled(answer.json()["PaymentId"], timeout=60)
+
+
+def declined_then_refused(attempts, allowed: int, refusal: str) -> None:
+    """The first `allowed` attempts were declined (nothing paid, no alert), every later one refused with 429."""
+    for n, (answer, settled) in enumerate(attempts):
+        if n < allowed:
+            assert answer.status_code == 202, answer.text
+            assert (settled["Status"], settled["DeclineCode"]) == ("declined", "generic_decline"), settled
+        else:
+            assert answer.status_code == 429, answer.text
+            assert answer.json()["message"].startswith(refusal), answer.json()
+            assert 1 <= int(answer.headers["Retry-After"]) <= 3600
+
+
+@pytest.fixture
+def bills(aws, deployment):
+    """A factory of unpaid bills, each with its payer's e-mail address (to see that no receipt was sent)."""
+    table = aws.resource("dynamodb").Table(deployment["balance_table"])
+
+    def make() -> dict:
+        bill = {"InvoiceID": unique_invoice_id(), "CustomerName": "Card Tester", "Balance": 25, "IsProcessed": 0}
+        table.put_item(Item=bill)
+        return bill
+
+    return make
+
+
+def unpaid(aws, deployment, bill) -> bool:
+    table = aws.resource("dynamodb").Table(deployment["balance_table"])
+    item = table.get_item(Key={"InvoiceID": bill["InvoiceID"]}, ConsistentRead=True)["Item"]
+    return (item["IsProcessed"], item["Balance"]) == (0, 25)
+
+
+def test_a_client_testing_cards_is_refused_past_its_failed_attempts(api, aws, deployment, bills):
+    tried = [bills() for _ in range(20)]
+    attempts = [attempt(api, bill, declining_card()) for bill in tried]  # a new card and invoice each time
+    declined_then_refused(attempts, PER_CLIENT, "too many failed payment attempts from your address")
+    assert all(unpaid(aws, deployment, bill) for bill in tried)
+    assert Api(deployment["api_url"]).pay(payment_body(bills(), Choices="email")).status_code == 202  # others pay
+
+
+def test_an_invoice_with_too_many_failed_attempts_is_locked_and_says_so(deployment, aws, bills):
+    bill = bills()
+    # From a new address and with a new card each time: only the invoice's own limit can stop them.
+    attempts = [attempt(Api(deployment["api_url"]), bill, declining_card()) for _ in range(8)]
+    declined_then_refused(attempts, PER_INVOICE, f"invoice {bill['InvoiceID']} is locked after too many failed")
+    assert unpaid(aws, deployment, bill)
+
+
+def test_a_card_declined_too_often_is_refused_on_every_invoice(deployment, aws, bills):
+    card = declining_card()
+    tried = [bills() for _ in range(6)]
+    attempts = [attempt(Api(deployment["api_url"]), bill, card) for bill in tried]
+    declined_then_refused(attempts, PER_CARD, "too many failed payment attempts with this card")
+    assert all(unpaid(aws, deployment, bill) for bill in tried)
+
+
+@pytest.mark.parametrize(
+    "last4, code",
+    [("9995", "insufficient_funds"), ("0069", "expired_card"), ("0119", "processor_error")],
+)
+def test_each_test_card_declines_with_its_code_and_no_receipt(api, aws, deployment, bills, last4, code):
+    bill = bills()
+    body = payment_body(bill, CardNumber=declining_card(last4), Choices="email", WaitSeconds=0)
+    answer = api.pay(body)
+    # processor_error: retried by the workflow (modules/workflow's charge_retry), then declined.
+    settled = api.wait_until_settled(answer.json()["PaymentId"], timeout=90)
+    assert (settled["Status"], settled["DeclineCode"]) == ("declined", code)
+    assert settled["Reason"] and "PaidAt" not in settled
+    assert unpaid(aws, deployment, bill)
+    assert sent_emails(body["EmailId"]) == []  # no "paid" receipt

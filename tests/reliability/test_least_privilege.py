@@ -91,6 +91,7 @@ def expected_function_grants(aws, deployment: dict) -> dict[str, set[tuple]]:
         "start_payment": (
             grants("dynamodb:GetItem", table["balance"])
             | grants("dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem", table["payments"])
+            | grants("dynamodb:GetItem", table["limits"])
             | grants("states:StartExecution", deployment["state_machine_arn"])
             | grants("ssm:GetParameter", f"arn:aws:ssm:{region}:{account}:parameter{fingerprint_key}")
         ),
@@ -102,7 +103,7 @@ def expected_function_grants(aws, deployment: dict) -> dict[str, set[tuple]]:
         ),
         # SMS to a phone number has no resource ARN: sns:Publish on "*" is the documented exception.
         "send_text": grants("sns:Publish", "*") | grants("dynamodb:GetItem dynamodb:UpdateItem", table["payments"]),
-        "record_failure": grants("dynamodb:UpdateItem", table["payments"]),
+        "record_failure": grants("dynamodb:UpdateItem", table["payments"], table["limits"]),
         "salary_files": (
             grants("s3:GetObject", f"{salaries}/{uploads}")
             | grants("s3:PutObject", f"{salaries}/processed/*.psv", f"{salaries}/{reports}")

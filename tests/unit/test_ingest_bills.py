@@ -199,7 +199,9 @@ def commit_a_payment(invoice_id: int, amount: str) -> str:
         Item={"PaymentId": payment_id, "Status": "accepted", "InvoiceID": invoice_id, "Amount": Decimal(amount)}
     )
     assert (
-        payment_store.commit_payment(BALANCE_TABLE, PAYMENTS_TABLE, payment_id, invoice_id, Decimal(amount), None)
+        payment_store.commit_payment(
+            BALANCE_TABLE, PAYMENTS_TABLE, payment_id, invoice_id, Decimal(amount), None, "test_charge"
+        )
         == "paid"
     )
     return payment_id

@@ -48,7 +48,7 @@ def test_each_route_has_a_lambda_proxy_and_a_cors_preflight():
 
 def test_status_codes_and_the_idempotency_header():
     paths = spec()["paths"]
-    assert set(paths["/paymentbalance"]["post"]["responses"]) == {"202", "400", "404", "409", "422", "500"}
+    assert set(paths["/paymentbalance"]["post"]["responses"]) == {"202", "400", "404", "409", "422", "429", "500"}
     assert set(paths["/paymentbalance/{InvoiceID}"]["get"]["responses"]) == {"200", "400", "404", "429", "500"}
     assert set(paths["/paymentbalance/id"]["get"]["responses"]) == {"200", "400", "404", "429", "500"}
     assert set(paths["/payments/{PaymentId}"]["get"]["responses"]) == {"200", "400", "404", "500"}
@@ -117,3 +117,12 @@ def test_every_pattern_of_the_document_is_the_codes_or_matches_what_the_code_wri
         elif pattern not in of_the_code and pattern.replace("[0-9]{2}", "([0-9]{2})") != EXPIRY_PATTERN.pattern:
             unexplained.append((where, pattern))
     assert unexplained == []
+
+
+def test_the_statuses_and_decline_codes_are_the_codes():
+    from payproc.payments import State
+    from payproc.processor import DECLINE_MESSAGES
+
+    status = spec()["components"]["schemas"]["PaymentStatus"]["properties"]
+    assert set(status["Status"]["enum"]) == {State.ACCEPTED, State.PAID, State.NOTIFIED, State.DECLINED, State.FAILED}
+    assert set(status["DeclineCode"]["enum"]) == set(DECLINE_MESSAGES)

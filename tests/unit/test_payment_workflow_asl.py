@@ -9,13 +9,26 @@ from payproc.payments import State, new_payment_item
 from tests.helpers.handlers import REPO
 
 ASL = REPO / "workflow" / "payment.asl.json"
-PLACEHOLDERS = {"process_payment_arn", "record_failure_arn", "send_alert_function_arn_prefix", "task_retry"}
+PLACEHOLDERS = {
+    "process_payment_arn",
+    "record_failure_arn",
+    "send_alert_function_arn_prefix",
+    "task_retry",
+    "charge_retry",
+}
 TASK_RETRY = [{"ErrorEquals": ["TransientError"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2}]
+CHARGE_RETRY = [
+    {"ErrorEquals": ["ProcessorUnavailable"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 2},
+    *TASK_RETRY,
+]
 
 
 def machine() -> dict:
     """The definition with its placeholders filled as Terraform's templatefile fills them."""
-    values = {name: f"arn:{name}" for name in PLACEHOLDERS} | {"task_retry": json.dumps(TASK_RETRY)}
+    values = {name: f"arn:{name}" for name in PLACEHOLDERS} | {
+        "task_retry": json.dumps(TASK_RETRY),
+        "charge_retry": json.dumps(CHARGE_RETRY),
+    }
     return json.loads(re.sub(r"\$\{(\w+)\}", lambda match: values[match.group(1)], ASL.read_text()))
 
 
@@ -56,8 +69,10 @@ def test_wait_commit_then_the_alerts_and_a_failure_is_recorded_then_fails():
 
 def test_the_retry_policy_is_written_once_and_used_by_every_task_that_must_not_fail_on_a_transient_error():
     retried = {name for name, state in all_states(machine()["States"]) if state.get("Retry") == TASK_RETRY}
-    assert retried == {"ProcessPayment", "RecordPaymentFailure", "RecordAlertFailure"}
-    assert ASL.read_text().count('"Retry": ${task_retry}') == 3
+    assert retried == {"RecordPaymentFailure", "RecordAlertFailure"}
+    assert ASL.read_text().count('"Retry": ${task_retry}') == 2
+    # The charge retries the processor's outage first, then what every task retries.
+    assert machine()["States"]["ProcessPayment"]["Retry"] == CHARGE_RETRY
 
 
 def test_every_task_gets_the_execution_input_as_payment():
@@ -91,7 +106,7 @@ def test_every_channel_a_payment_can_choose_has_its_send_function():
         def wants_text(self):
             return True
 
-    channels = new_payment_item("p", Request(), "f", "now")["Notifications"]
+    channels = new_payment_item("p", Request(), "f", "now", "test_approve", "fp", "127.0.0.2")["Notifications"]
     assert channels == {"email": State.PENDING, "text": State.PENDING}
     assert all((REPO / "functions" / f"send_{channel}" / "handler.py").exists() for channel in channels)
 

@@ -2,6 +2,7 @@
 every line of the workflow's functions carries the PaymentId."""
 
 import json
+from decimal import Decimal
 
 import pytest
 from botocore.exceptions import ClientError
@@ -131,3 +132,34 @@ def test_every_line_of_the_workflows_functions_carries_the_payment_id(payments_a
     assert {line["PaymentId"] for line in lines} == {payment["paymentId"]}
     assert len({line["function_request_id"] for line in lines}) == 5  # one invocation each
     assert CARD not in json.dumps(lines)
+
+
+@pytest.mark.parametrize(
+    "card, error", [("4000000000000002", "CardDeclined"), ("4000000000000119", "ProcessorUnavailable")]
+)
+def test_a_card_the_processor_refuses_is_never_committed_and_the_error_is_named(payments_aws, card, error):
+    payment = accepted_payment(payments_aws, card=card)
+    with pytest.raises(Exception) as refused:
+        load_handler("process_payment").handler({"payment": payment}, FakeContext())
+    assert type(refused.value).__name__ == error  # the names the workflow retries (ProcessorUnavailable) or records
+    bill = balance_table().get_item(Key={"InvoiceID": 17})["Item"]
+    assert (bill["Balance"], bill["IsProcessed"]) == (Decimal("125.5"), 0)
+    assert payments_table().get_item(Key={"PaymentId": payment["paymentId"]})["Item"]["Status"] == "accepted"
+
+
+def test_a_charge_whose_invoice_was_paid_meanwhile_is_refunded(payments_aws, monkeypatch, log_lines):
+    from payproc import payment_store
+    from payproc.processor import TestProcessor
+
+    payment = accepted_payment(payments_aws)
+    original_charge = TestProcessor.charge
+
+    def charge_while_another_payment_wins(self, token, amount, idempotency_key):
+        put_bill(balance="0", processed=1)
+        return original_charge(self, token, amount, idempotency_key)
+
+    monkeypatch.setattr(TestProcessor, "charge", charge_while_another_payment_wins)
+    with pytest.raises(payment_store.PaymentRejected, match="already paid"):
+        load_handler("process_payment").handler({"payment": payment}, FakeContext())
+    refunds = [line for line in log_lines() if line["message"] == "charge_refunded"]
+    assert [line["reference"] for line in refunds] == [f"test_charge_{payment['paymentId']}"]

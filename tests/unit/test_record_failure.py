@@ -61,3 +61,42 @@ def test_record_failure_counts_the_failed_payment_as_emf(payments_aws, metric_do
     assert directive["Dimensions"] == [["service"]] and document["service"] == "payproc-test"  # POWERTOOLS_SERVICE_NAME
     assert directive["Metrics"] == [{"Name": "PaymentsFailed", "Unit": "Count"}]
     assert document["PaymentsFailed"] == [1.0]
+
+
+def declined(payments_aws, card: str, error_type: str, message: str) -> dict:
+    """A payment with this card, recorded after process_payment raised error_type(message) (the Catch's error)."""
+    payment = accepted_payment(payments_aws, card=card)
+    cause = json.dumps({"errorMessage": message, "errorType": error_type})
+    error = {"Error": error_type, "Cause": cause}
+    load_handler("record_failure").handler({"payment": payment, "stage": "payment", "error": error}, FakeContext())
+    return payments_table().get_item(Key={"PaymentId": payment["paymentId"]})["Item"]
+
+
+def test_a_decline_is_recorded_with_its_code_and_the_customers_message_and_leaves_the_bill_unpaid(payments_aws):
+    item = declined(payments_aws, "4000000000009995", "CardDeclined", "insufficient_funds")
+    assert (item["Status"], item["DeclineCode"]) == ("declined", "insufficient_funds")
+    assert item["Reason"] == "Your card was declined for insufficient funds. Use another card."
+    assert balance_table().get_item(Key={"InvoiceID": 17})["Item"]["IsProcessed"] == 0
+
+
+def test_a_processor_still_unavailable_after_the_retries_is_a_processor_error_decline(payments_aws):
+    item = declined(payments_aws, "4000000000000119", "ProcessorUnavailable", "no answer")
+    assert (item["Status"], item["DeclineCode"]) == ("declined", "processor_error")
+    assert "nothing was charged" in item["Reason"]
+
+
+def test_each_decline_counts_against_the_client_the_invoice_and_the_card(payments_aws):
+    import boto3
+
+    from tests.helpers.handlers import LIMITS_TABLE, REGION
+
+    first = declined(payments_aws, "4000000000000002", "CardDeclined", "generic_decline")
+    declined(payments_aws, "4000000000000002", "CardDeclined", "generic_decline")
+    counters = boto3.client("dynamodb", region_name=REGION).scan(TableName=LIMITS_TABLE)["Items"]
+    hits = {item["Counter"]["S"].rsplit("#", 1)[0]: int(item["Hits"]["N"]) for item in counters}
+    assert hits == {
+        f"failed-payments-client#{first['ClientAddress']}": 2,
+        "failed-payments-invoice#17": 2,
+        f"failed-payments-card#{first['CardFingerprint']}": 2,
+    }
+    assert "4000000000000002" not in json.dumps(counters) + json.dumps(first, default=str)

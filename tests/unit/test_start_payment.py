@@ -204,3 +204,18 @@ def test_the_request_the_local_stack_delivers_is_accepted_and_logged_with_its_re
     [accepted] = [line for line in log_lines() if line["message"] == "payment_accepted"]
     assert accepted["correlation_id"] == event["requestContext"]["requestId"]
     assert accepted["PaymentId"] == payment_id_for(event["headers"]["Idempotency-Key"])
+
+
+def test_past_the_invoices_failed_attempts_it_is_locked_with_429_and_says_so(payments_aws, monkeypatch):
+    from payproc import limits
+
+    put_bill()
+    start = load_handler("start_payment").handler
+    assert start(pay_event(key="first"), FakeContext())["statusCode"] == 202
+    client = "127.0.0.1"  # the recorded request's sourceIp
+    invoice = limits.failed_payment_limits(client, 17, "any card")[1]
+    limits.add([invoice] * 5)  # the default: 5 declines of one invoice an hour
+    refused = start(pay_event(key="second"), FakeContext())
+    code, body = answer(refused)
+    assert code == 429 and body["message"].startswith("invoice 17 is locked after too many failed payment attempts")
+    assert 1 <= int(refused["headers"]["Retry-After"]) <= 3600

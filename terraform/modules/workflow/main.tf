@@ -53,16 +53,27 @@ resource "aws_iam_role_policy" "this" {
   policy = data.aws_iam_policy_document.permissions.json
 }
 
+locals {
+  task_retrier = {
+    ErrorEquals     = var.task_retry.errors
+    IntervalSeconds = var.task_retry.interval_seconds
+    MaxAttempts     = var.task_retry.max_attempts
+    BackoffRate     = var.task_retry.backoff_rate
+  }
+  charge_retrier = {
+    ErrorEquals     = var.charge_retry.errors
+    IntervalSeconds = var.charge_retry.interval_seconds
+    MaxAttempts     = var.charge_retry.max_attempts
+    BackoffRate     = var.charge_retry.backoff_rate
+  }
+}
+
 resource "aws_sfn_state_machine" "this" {
   name     = var.name
   role_arn = aws_iam_role.this.arn
   definition = templatefile(var.definition_file, merge(var.template_vars, {
-    task_retry = jsonencode([{
-      ErrorEquals     = var.task_retry.errors
-      IntervalSeconds = var.task_retry.interval_seconds
-      MaxAttempts     = var.task_retry.max_attempts
-      BackoffRate     = var.task_retry.backoff_rate
-    }])
+    task_retry   = jsonencode([local.task_retrier])
+    charge_retry = jsonencode([local.charge_retrier, local.task_retrier])
   }))
 
   logging_configuration {

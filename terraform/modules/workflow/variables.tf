@@ -23,6 +23,16 @@ variable "task_retry" {
   })
 }
 
+variable "charge_retry" {
+  description = "The definition's $${charge_retry}: the charging task's Retry list, this retrier (the processor's errors) before task_retry's."
+  type = object({
+    errors           = list(string)
+    interval_seconds = optional(number, 1)
+    max_attempts     = optional(number, 2)
+    backoff_rate     = optional(number, 2)
+  })
+}
+
 variable "function_arns" {
   description = "Functions the state machine may invoke."
   type        = list(string)
