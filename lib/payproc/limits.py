@@ -4,8 +4,8 @@ per card (a keyed fingerprint, never the number). Past a limit the API answers 4
 
 Each limit counts in fixed windows (aligned to the epoch) with one DynamoDB item per subject and window, an atomic
 ADD, and a TTL attribute that lets DynamoDB delete the item once its window is over; so the same code guards the local
-stack and AWS, across every container. Our own rather than a library's: it is one conditional-free counter per
-window, and the Lambda rate limiters on PyPI keep their counts in memory, which each container would have its own of.
+stack and AWS, across every container. Our own rather than the `limits` package's: that one keeps its counts in
+memory, Redis, Memcached or MongoDB, never DynamoDB: a server more to run (or a count per container).
 """
 
 from __future__ import annotations

@@ -23,8 +23,6 @@ import random
 import requests
 from requests.adapters import HTTPAdapter
 
-from payproc.cards import luhn_valid
-
 REPO = Path(__file__).resolve().parents[2]
 ENDPOINT = f"http://127.0.0.1:{int(os.environ.get('LOCALSTACK_PORT') or 4566)}"
 
@@ -366,6 +364,8 @@ def declining_card(last4: str = "0002") -> str:
     TEST_CARDS: 0002 generic decline, 9995 insufficient funds, 0069 expired card, 0119 processor error): 400000,
     random digits, the last four; one middle digit makes the Luhn sum right. Its own, so that the per-card limit of
     failed attempts counts only this test's attempts."""
+    from payproc.cards import luhn_valid  # lib/ is on pytest's path, not on tests/run.py's
+
     middle = [random.randint(0, 9) for _ in range(6)]
     for digit in range(10):
         number = "400000" + "".join(map(str, middle[:-1])) + str(digit) + last4
