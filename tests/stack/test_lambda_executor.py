@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import time
 import urllib.request
 import uuid
@@ -346,6 +347,7 @@ def stack_with_few_runtimes(tmp_path_factory):
         PROCESS_EXECUTOR_RUNTIMES_DIR=str(home / "runtimes"),
         PROCESS_EXECUTOR_RUNTIME_ALIASES="python3.8=python3.13",
         SERVICES="lambda,logs,s3,sts,iam",
+        LAMBDA_RETRY_BASE_DELAY="1",  # the async retry the template-killing test waits for
         PROCESS_EXECUTOR_STRICT_RUNTIMES=None,
     ) as (url, log):
         session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
@@ -353,6 +355,7 @@ def stack_with_few_runtimes(tmp_path_factory):
             "lambda": session.client("lambda", endpoint_url=url),
             "logs": session.client("logs", endpoint_url=url),
             "log": log,
+            "home": home,
         }
 
 
@@ -411,3 +414,59 @@ def test_an_alias_wins_over_the_fallback(stack_with_few_runtimes):
     assert "FunctionError" not in response, result
     assert result["version"] == [3, 13]
     assert FALLBACK_WORDS not in base64.b64decode(response["LogResult"]).decode()
+
+
+SLOW_WRITER = """
+import os, time, boto3
+
+def handler(event, context):
+    time.sleep(event["sleep"])
+    parent = str(os.getppid()).encode()
+    boto3.client("s3").put_object(Bucket=event["bucket"], Key=f"done/{context.aws_request_id}", Body=parent)
+"""
+
+
+def test_killing_the_template_mid_invocation_loses_no_async_invocation(stack_with_few_runtimes, tmp_path):
+    """Issue 18's bad case: the template dies while one of its environments is running an event. The environment dies
+    with it (its parent-death signal), LocalStack retries the event as it retries any failed one, and the retry runs
+    on an environment of a new template (or started the usual way): the event is not lost."""
+    lam = stack_with_few_runtimes["lambda"]
+    url = lam.meta.endpoint_url
+    s3 = boto3.client(
+        "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    bucket = f"lx-{RUN}-kill"
+    s3.create_bucket(Bucket=bucket)
+    name = create_probe(lam, "python3.13")
+    lam.update_function_code(FunctionName=name, ZipFile=zipped({"handler.py": SLOW_WRITER}))
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+
+    runtime = str(stack_with_few_runtimes["home"] / "runtimes" / "python3.13")
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"sleep": 3, "bucket": bucket}))
+
+    def template_running_it():
+        for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+            try:
+                command = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+            except OSError:
+                continue
+            if "--template" in command and runtime in command and has_children(pid):
+                return pid
+        return None
+
+    template = wait_for(template_running_it, timeout=30, interval=0.05)
+    os.kill(template, signal.SIGKILL)
+
+    def written():
+        return s3.list_objects_v2(Bucket=bucket, Prefix="done/").get("Contents")
+
+    done = wait_for(written, timeout=90, interval=0.5)  # at least once, as AWS delivers events
+    parents = {s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode() for item in done}
+    assert str(template) not in parents  # the killed template's environment never finished it
+
+
+def has_children(pid: int) -> bool:
+    try:
+        return bool(open(f"/proc/{pid}/task/{pid}/children").read().split())
+    except OSError:
+        return False
