@@ -34,6 +34,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="concurrent API clients")
     parser.add_argument("--payments", type=int, default=50, help="payments per series")
     parser.add_argument("--parallel", type=int, default=8, help="payments at a time in the concurrent series")
+    parser.add_argument("--burst", type=int, default=30, help="payments sent at once before the stack's memory is read")
     parser.add_argument("--invokes", type=int, default=200, help="warm invokes of the no-op Lambda")
     parser.add_argument("--fanout-rows", type=int, default=20_000, help="rows of the small-chunk fan-out file")
     parser.add_argument("--fanout-chunks", type=int, default=8, help="chunks the fan-out file is split into")
@@ -173,6 +174,7 @@ class Run:
             own_stack=self.session.own,
             stack_cpu=stack_figures.stack_cpu_seconds,
         )
+        self.burst_memory()
         hop = self.results.get("noop_route_p50_ms", {}).get("value")
         invoke = self.results.get("warm_invoke_p50_ms", {}).get("value")
         path_floor = hop + 3 * invoke if hop and invoke else None  # API -> start_payment, then 3 Task functions
@@ -217,6 +219,36 @@ class Run:
                     f"{1000 / cpu['localstack']:.1f} payments/s",
                 )
             )
+
+    def burst_memory(self) -> None:
+        """Issue 18: the stack's memory after a burst of concurrent payments, against the same stack just before it
+        (the Lambda environments it starts stay alive, idle, for LAMBDA_KEEPALIVE_MS)."""
+        before = stack_figures.stack_pss()
+        payments.burst(self.stack, ids_for(self.base, "burst"), self.args.burst, own_stack=self.session.own)
+        after = stack_figures.stack_pss()
+        per_env = after["lambda_mb"] / after["lambda_processes"] if after["lambda_processes"] else None
+        self.add(
+            Figure(
+                "3",
+                f"stack PSS after {self.args.burst} payments at once",
+                after["total_mb"],
+                "MB",
+                baseline=before["total_mb"],
+                baseline_label="just before the burst",
+                target="≤ 1,024 MB",
+                met=after["total_mb"] <= 1024,
+                note=f"{after['lambda_processes']:.0f} Lambda processes (before: {before['lambda_processes']:.0f}), "
+                f"{after['lambda_mb']:.0f} MB of it",
+            ),
+            Figure(
+                "3",
+                "Lambda process PSS after the burst, mean",
+                per_env,
+                "MB",
+                target="≤ 10 MB idle environment",
+                met=None if per_env is None else per_env <= 10,
+            ),
+        )
 
     # --- 1. ingestion ------------------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "stack")]
 import stackctl  # noqa: E402
 
-from bench.stack_figures import NOOP_HANDLER, new_function, timed_invoke, use_local_stack  # noqa: E402
+from bench.stack_figures import NOOP_HANDLER, new_function, pss_mb, timed_invoke, use_local_stack  # noqa: E402
 
 CODE = {
     "no-op": NOOP_HANDLER,
@@ -34,13 +34,6 @@ CODE = {
     ),
 }
 BASELINE_ENV = {"PYTHONWARNINGS": "default"}
-
-
-def pss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> None:

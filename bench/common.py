@@ -123,7 +123,16 @@ def id_base() -> int:
 
 
 # Disjoint invoice-id ranges of one run (10**7 ids each).
-ID_RANGES = {"ingest": 0, "ceiling": 1, "baseline": 2, "fanout": 3, "million": 4, "api": 5, "payments": 6}
+ID_RANGES = {
+    "ingest": 0,
+    "ceiling": 1,
+    "baseline": 2,
+    "fanout": 3,
+    "million": 4,
+    "api": 5,
+    "payments": 6,
+    "burst": 7,
+}
 
 
 def ids_for(base: int, purpose: str) -> int:

@@ -123,3 +123,10 @@ def measure(
                 lambda: list(pool.map(lambda i: _one_payment(stack, inbox, first_id + count + i), range(count))),
             )
     return series
+
+
+def burst(stack: Stack, first_id: int, count: int, own_stack: bool) -> list[float]:
+    """`count` payments sent at once (ids first_id .. first_id + count - 1), each end to end; their latencies (ms).
+    LocalStack starts about one Lambda environment per payment in flight for each function of the path."""
+    with Inbox(stack.endpoint, forget_seen=own_stack) as inbox, ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda i: _one_payment(stack, inbox, first_id + i), range(count)))

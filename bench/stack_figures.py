@@ -36,6 +36,40 @@ def stack_rss_mb() -> float:
     return sum(status_kb(pid, "VmRSS") for pid in stackctl.processes_of_this_stack()) / 1024
 
 
+def pss_mb(pid: int) -> float:
+    """A process's proportional set size in MB (its shared pages divided among their sharers); 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def stack_pss() -> dict[str, float]:
+    """The stack's memory as PSS (which, unlike RSS, counts a page that forks share once): MB in all, MB of its
+    Lambda processes (our executor's environments and templates), and how many of those there are."""
+    total = lambdas = count = 0.0
+    for pid in stackctl.processes_of_this_stack():
+        pss = pss_mb(pid)
+        total += pss
+        if role_of(pid) == "lambda" and pss:
+            lambdas, count = lambdas + pss, count + 1
+    return {"total_mb": total, "lambda_mb": lambdas, "lambda_processes": count}
+
+
+def role_of(pid: int) -> str | None:
+    """localstack (one Python process), dynamodb-local (Java) or lambda (our executor's processes); None if gone."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    if b"localstack.runtime.main" in command:
+        return "localstack"
+    return "dynamodb-local" if b"DynamoDBLocal" in command else "lambda"
+
+
 def stack_cpu_seconds() -> dict[str, float]:
     """CPU seconds (user + system) used so far by the stack's processes, summed by role: localstack (one Python
     process, so one core at most), dynamodb-local (Java) and lambda (our executor's function processes)."""
@@ -44,17 +78,10 @@ def stack_cpu_seconds() -> dict[str, float]:
     for pid in stackctl.processes_of_this_stack():
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue  # gone meanwhile
-        role = (
-            "localstack"
-            if b"localstack.runtime.main" in command
-            else "dynamodb-local"
-            if b"DynamoDBLocal" in command
-            else "lambda"
-        )
-        used[role] += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        if role := role_of(pid):
+            used[role] += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
     return used
 
 
