@@ -122,6 +122,11 @@
     return body && typeof body.message === "string" ? body.message : "";
   }
 
+  /** An API message as a sentence of the page: capitalised, ending with a full stop. */
+  function sentence(text) {
+    return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
+  }
+
   /** An amount as the API gives it (a string with two decimals; a JSON number is accepted too) with the currency
    *  symbol; formatted as text, never through floating point. */
   function money(amount) {
@@ -217,7 +222,7 @@
       } else if (answer.status === 404) {
         showLookupMessage("error", "No bill found for invoice " + raw + ". Check the number on your bill.");
       } else if (answer.status === 429) {
-        showLookupMessage("error", "Too many lookups from your network: " + apiMessage(body) + ".");
+        showLookupMessage("error", sentence(apiMessage(body) || "too many lookups; try again in a minute"));
       } else if (answer.status === 400) {
         var reason = (body.errors && body.errors.InvoiceID) || apiMessage(body);
         invalidInvoice("\u201c" + raw + "\u201d is not a valid invoice id" + (reason ? ": " + reason : "") + ".");
@@ -463,7 +468,8 @@
       return refreshBill(bill.InvoiceID, generation);
     }
     if (answer.status === 429) {
-      showPayStatus("failed", "Too many failed payment attempts: " + apiMessage(body) + ". Nothing was charged.", []);
+      showPayStatus("failed", sentence(apiMessage(body) || "too many failed payment attempts; try again later") +
+        " Nothing was charged.", []);
       return;
     }
     showPayStatus("failed", "The payment was not accepted (error " + answer.status +

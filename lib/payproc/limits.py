@@ -52,9 +52,15 @@ class LimitExceeded(ApiError):
 
     def __init__(self, counted: Counted, now: float) -> None:
         retry_after = max(1, math.ceil(counted.limit.window_end(now) - now))
-        message = counted.limit.refusal.format(subject=counted.subject, retry_after=retry_after)
+        message = counted.limit.refusal.format(subject=counted.subject, retry_in=in_words(retry_after))
         super().__init__(429, message, headers={"Retry-After": str(retry_after)})
-        self.limit, self.retry_after = counted.limit, retry_after
+
+
+def in_words(seconds: int) -> str:
+    """A wait as a person reads it: "45 seconds", "57 minutes"."""
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 def lookup_limit(client_address: str) -> Counted:
@@ -64,7 +70,7 @@ def lookup_limit(client_address: str) -> Counted:
         "lookups",
         settings.lookups_per_window,
         settings.lookup_window_seconds,
-        "too many invoice lookups from your address; retry in {retry_after} seconds",
+        "too many invoice lookups from your address; retry in {retry_in}",
     )
     return Counted(limit, client_address)
 
@@ -80,7 +86,7 @@ def failed_payment_limits(client_address: str, invoice_id: int, card_fingerprint
                 "failed-payments-client",
                 settings.failed_payments_per_client,
                 window,
-                "too many failed payment attempts from your address; retry in {retry_after} seconds",
+                "too many failed payment attempts from your address; retry in {retry_in}",
             ),
             client_address,
         ),
@@ -89,7 +95,7 @@ def failed_payment_limits(client_address: str, invoice_id: int, card_fingerprint
                 "failed-payments-invoice",
                 settings.failed_payments_per_invoice,
                 window,
-                "invoice {subject} is locked after too many failed payment attempts; retry in {retry_after} seconds",
+                "invoice {subject} is locked after too many failed payment attempts; retry in {retry_in}",
             ),
             str(invoice_id),
         ),
@@ -98,7 +104,7 @@ def failed_payment_limits(client_address: str, invoice_id: int, card_fingerprint
                 "failed-payments-card",
                 settings.failed_payments_per_card,
                 window,
-                "too many failed payment attempts with this card; use another card or retry in {retry_after} seconds",
+                "too many failed payment attempts with this card; use another card or retry in {retry_in}",
             ),
             card_fingerprint,
         ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from decimal import Decimal
 
@@ -217,6 +218,26 @@ def test_a_declined_card_shows_why_and_the_customer_pays_with_another_card(
     assert balance_of(created["InvoiceID"])["IsProcessed"] == 1
     assert len(wait_for(lambda: sent_emails(email))) == 1  # one receipt: the payment that went through
     assert declined not in page.content()
+    shot(page)
+
+
+def test_a_locked_invoice_says_so_and_nothing_is_charged(page, bill, balance_of, aws, deployment, shot):
+    created = bill(balance="42.00")
+    # The invoice's count of declines this hour at its limit (5 by default), as five declined cards would leave it.
+    window = 3600
+    window_end = (int(time.time()) // window + 1) * window
+    aws.resource("dynamodb").Table(deployment["limits_table"]).put_item(
+        Item={"Counter": f"failed-payments-invoice#{created['InvoiceID']}#{window_end}", "Hits": 5}
+    )
+    look_up(page, created["InvoiceID"])
+    fill_payment(page, card=GOOD_CARD, email=new_email(), phone=unique_phone(), email_me=True, text_me=False)
+    with page.expect_response(lambda r: r.request.method == "POST" and "/paymentbalance" in r.url) as answer:
+        page.get_by_role("button", name="Post Payment").click()
+    assert answer.value.status == 429
+    status = page.locator("#pay-status")
+    expect(status).to_contain_text(f"Invoice {created['InvoiceID']} is locked after too many failed payment attempts")
+    expect(status).to_contain_text("Nothing was charged.")
+    assert balance_of(created["InvoiceID"])["IsProcessed"] == 0
     shot(page)
 
 

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from payproc.bills import masked_name
+from payproc.limits import in_words
 from tests.helpers.stack import (
     Api,
     client_session,
@@ -61,10 +62,10 @@ def test_a_walk_of_sequential_ids_is_throttled_and_never_shows_a_full_name(api, 
     assert all(Counter(start for start, end in served if start == end)[window] <= LOOKUPS for window in windows)
     throttled = [answer for answer in answers if answer.status_code == 429]
     for answer in throttled:
-        assert 1 <= int(answer.headers["Retry-After"]) <= 60
-        assert answer.json() == {
-            "message": f"too many invoice lookups from your address; retry in {answer.headers['Retry-After']} seconds"
-        }
+        retry_after = int(answer.headers["Retry-After"])
+        assert 1 <= retry_after <= 60
+        message = f"too many invoice lookups from your address; retry in {in_words(retry_after)}"
+        assert answer.json() == {"message": message}
 
     # Compared with the table: the masked name, and the full one nowhere in any answer.
     for n, (full_name, answer) in enumerate(zip(sequential_bills.values(), answers)):

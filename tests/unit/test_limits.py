@@ -7,7 +7,7 @@ import pytest
 from payproc import limits
 from payproc.limits import Counted, Limit, LimitExceeded
 
-THREE_A_MINUTE = Limit("test", 3, 60, "slow down, {subject}: retry in {retry_after} seconds")
+THREE_A_MINUTE = Limit("test", 3, 60, "slow down, {subject}: retry in {retry_in}")
 START = 1_800_000_000  # a window's start: a multiple of 60
 
 
@@ -44,3 +44,13 @@ def test_a_counter_expires_after_its_window(payments_aws):
     (item,) = boto3.client("dynamodb", region_name=REGION).scan(TableName=LIMITS_TABLE)["Items"]
     assert item["Counter"]["S"] == f"test#127.0.0.2#{START + 60}"
     assert int(item["ExpiresAt"]["N"]) == START + 60 + limits.EXPIRY_GRACE_SECONDS
+
+
+def test_a_wait_is_told_in_seconds_then_in_minutes():
+    assert [limits.in_words(s) for s in (1, 45, 119, 120, 3400)] == [
+        "1 second",
+        "45 seconds",
+        "119 seconds",
+        "2 minutes",
+        "57 minutes",
+    ]
