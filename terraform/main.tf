@@ -217,7 +217,7 @@ locals {
       statements = [
         { sid = "ReadBalance", actions = ["dynamodb:GetItem"], resources = [local.balance] },
         { sid = "RecordPayment", actions = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [local.payments] },
-        { sid = "CheckFailedPaymentLimits", actions = ["dynamodb:GetItem"], resources = [local.limits] },
+        { sid = "CheckFailedPaymentLimits", actions = ["dynamodb:BatchGetItem"], resources = [local.limits] },
         { sid = "StartWorkflow", actions = ["states:StartExecution"], resources = [local.state_machine_arn] },
         # SecureString under the AWS managed key aws/ssm, whose key policy lets GetParameter decrypt: no kms grant.
         { sid = "ReadCardFingerprintKey", actions = ["ssm:GetParameter"], resources = [aws_ssm_parameter.card_fingerprint_key.arn] },

@@ -91,7 +91,7 @@ def expected_function_grants(aws, deployment: dict) -> dict[str, set[tuple]]:
         "start_payment": (
             grants("dynamodb:GetItem", table["balance"])
             | grants("dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem", table["payments"])
-            | grants("dynamodb:GetItem", table["limits"])
+            | grants("dynamodb:BatchGetItem", table["limits"])
             | grants("states:StartExecution", deployment["state_machine_arn"])
             | grants("ssm:GetParameter", f"arn:aws:ssm:{region}:{account}:parameter{fingerprint_key}")
         ),
