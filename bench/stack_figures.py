@@ -72,7 +72,11 @@ def role_of(pid: int) -> str | None:
 
 def stack_cpu_seconds() -> dict[str, float]:
     """CPU seconds (user + system) used so far by the stack's processes, summed by role: localstack (one Python
-    process, so one core at most), dynamodb-local (Java) and lambda (our executor's function processes)."""
+    process, so one core at most), dynamodb-local (Java) and lambda (our executor's function processes).
+
+    Lambda processes come and go (an idle one ends after LAMBDA_KEEPALIVE_MS): one that has ended counts in its
+    parent's children's times once reaped, its template's or LocalStack's, which are counted as lambda too. Counting
+    only the live ones made the figure fall, even below zero, across a series."""
     ticks = os.sysconf("SC_CLK_TCK")
     used: dict[str, float] = {"localstack": 0.0, "dynamodb-local": 0.0, "lambda": 0.0}
     for pid in stackctl.processes_of_this_stack():
@@ -80,8 +84,11 @@ def stack_cpu_seconds() -> dict[str, float]:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # gone meanwhile
+        own, reaped = (int(fields[11]) + int(fields[12])) / ticks, (int(fields[13]) + int(fields[14])) / ticks
         if role := role_of(pid):
-            used[role] += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            used[role] += own  # utime, stime
+            # cutime, cstime: LocalStack reaps the environments it started and the templates; a template its forks.
+            used["lambda"] += reaped if role in ("localstack", "lambda") else 0.0
     return used
 
 
