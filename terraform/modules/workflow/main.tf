@@ -54,26 +54,21 @@ resource "aws_iam_role_policy" "this" {
 }
 
 locals {
-  task_retrier = {
-    ErrorEquals     = var.task_retry.errors
-    IntervalSeconds = var.task_retry.interval_seconds
-    MaxAttempts     = var.task_retry.max_attempts
-    BackoffRate     = var.task_retry.backoff_rate
-  }
-  charge_retrier = {
-    ErrorEquals     = var.charge_retry.errors
-    IntervalSeconds = var.charge_retry.interval_seconds
-    MaxAttempts     = var.charge_retry.max_attempts
-    BackoffRate     = var.charge_retry.backoff_rate
-  }
+  # Each retry policy as one Step Functions retrier.
+  retrier = { for name, retry in { task = var.task_retry, charge = var.charge_retry } : name => {
+    ErrorEquals     = retry.errors
+    IntervalSeconds = retry.interval_seconds
+    MaxAttempts     = retry.max_attempts
+    BackoffRate     = retry.backoff_rate
+  } }
 }
 
 resource "aws_sfn_state_machine" "this" {
   name     = var.name
   role_arn = aws_iam_role.this.arn
   definition = templatefile(var.definition_file, merge(var.template_vars, {
-    task_retry   = jsonencode([local.task_retrier])
-    charge_retry = jsonencode([local.charge_retrier, local.task_retrier])
+    task_retry   = jsonencode([local.retrier.task])
+    charge_retry = jsonencode([local.retrier.charge, local.retrier.task])
   }))
 
   logging_configuration {
