@@ -9,6 +9,7 @@ idempotency key is the payment's id, and a committed payment is found committed.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from payproc.config import get_settings
@@ -31,7 +32,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         status = settled_status(**tables, payment_id=payment_id, invoice_id=invoice_id, amount=amount)
         if status is None:
-            status = charge_and_commit(tables, payment, event.get("executionArn"))
+            status = charge_and_commit(
+                tables, payment_id, invoice_id, amount, payment["cardToken"], event.get("executionArn")
+            )
     except PaymentRejected as rejected:
         logger.info("payment_rejected", reason=str(rejected))
         raise
@@ -39,19 +42,21 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"status": status, "paymentId": payment_id}
 
 
-def charge_and_commit(tables: dict[str, str], payment: dict[str, Any], execution_arn: str | None) -> str:
+def charge_and_commit(
+    tables: dict[str, str], payment_id: str, invoice_id: int, amount: Decimal, token: str, execution_arn: str | None
+) -> str:
     """Charge the card, then commit; give the charge back if the invoice was paid by another payment meanwhile."""
-    processor, amount = card_processor(), parse_money(payment["amount"])
+    processor = card_processor()
     try:
-        reference = processor.charge(payment["cardToken"], amount, idempotency_key=payment["paymentId"])
+        reference = processor.charge(token, amount, idempotency_key=payment_id)
     except CardDeclined as declined:
         logger.info("payment_declined", decline_code=str(declined))
         raise
     try:
         return commit_payment(
             **tables,
-            payment_id=payment["paymentId"],
-            invoice_id=int(payment["invoiceId"]),
+            payment_id=payment_id,
+            invoice_id=invoice_id,
             amount=amount,
             execution_arn=execution_arn,
             charge_reference=reference,

@@ -35,5 +35,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request = validate_payment_request(json_body(event), today, get_settings().payment_max_wait_seconds)
     except ValidationFailed as failed:
         raise ApiError(400, "invalid payment request", failed.errors) from None
-    accepted = payment_intake.accept(request, sent_key, client_address(event), card_fingerprint_secret)
+    accepted = payment_intake.accept(request, sent_key, client_address(event), card_fingerprint_secret())
     return json_response(202, accepted)

@@ -130,8 +130,12 @@ def check(counters: list[Counted], now: float | None = None) -> None:
     now = time.time() if now is None else now
     table = get_settings().require("limits_table")
     keys = {counted.key(now): counted for counted in counters}
-    request = {table: {"Keys": [{"Counter": key} for key in keys], "ProjectionExpression": "#c, Hits"}}
-    request[table]["ExpressionAttributeNames"] = {"#c": "Counter"}
+    keys_and_attributes = {
+        "Keys": [{"Counter": key} for key in keys],
+        "ProjectionExpression": "#c, Hits",
+        "ExpressionAttributeNames": {"#c": "Counter"},
+    }
+    request = {table: keys_and_attributes}
     hits: dict[str, int] = {}
     while request:  # keys DynamoDB left unprocessed (throttling) are asked again
         answer = aws.dynamodb().batch_get_item(RequestItems=request)

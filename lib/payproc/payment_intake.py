@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from payproc import aws, bill_store, limits, payment_store
 from payproc.cards import card_fingerprint, masked
@@ -29,15 +29,12 @@ from payproc.telemetry import logger
 from payproc.validation import PaymentRequest
 
 
-def accept(
-    request: PaymentRequest, sent_key: str | None, client_address: str, card_secret: Callable[[], bytes]
-) -> dict[str, Any]:
-    """The 202 body of the payment the request names, accepted now or earlier. `card_secret` keys the card's
-    fingerprint, which the per-card limit counts, and the key of a request sent without one (derived from the
-    invoice, amount and card)."""
+def accept(request: PaymentRequest, sent_key: str | None, client_address: str, secret: bytes) -> dict[str, Any]:
+    """The 202 body of the payment the request names, accepted now or earlier. `secret` keys the card's fingerprint,
+    which the per-card limit counts, and the key of a request sent without one (derived from the invoice, amount and
+    card)."""
     settings = get_settings()
     payments_table = settings.require("payments_table")
-    secret = card_secret()
     card = card_fingerprint(request.card_digits, secret)
     limits.check(limits.failed_payment_limits(client_address, request.invoice_id, card))
     derived = sent_key is None

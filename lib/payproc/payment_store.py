@@ -141,45 +141,31 @@ def settled_status(
 
 def record_payment_failure(payments_table: str, payment_id: str, reason: str) -> bool:
     """Mark a payment that was never committed as failed with the reason (counted as PaymentsFailed); False if it
-    is no longer accepted."""
-    try:
-        aws.dynamodb().update_item(
-            TableName=payments_table,
-            Key={"PaymentId": payment_id},
-            UpdateExpression="SET #status = :failed, Reason = :reason, FailedAt = :now",
-            ConditionExpression="#status = :accepted",
-            ExpressionAttributeNames={"#status": "Status"},
-            ExpressionAttributeValues={
-                ":failed": State.FAILED,
-                ":accepted": State.ACCEPTED,
-                ":reason": reason,
-                ":now": now_iso(),
-            },
-        )
-    except ClientError as error:
-        if aws.error_code(error) != aws.CONDITION_FAILED:
-            raise
-        return False  # committed after all (e.g. a timeout after the write): a paid payment is never marked failed
-    count(PAYMENTS_FAILED)
-    return True
+    is no longer accepted (committed after all, e.g. a timeout after the write: a paid payment is never marked
+    failed)."""
+    return _end_unpaid(payments_table, payment_id, State.FAILED, {"Reason": reason}) is not None
 
 
 def record_payment_decline(payments_table: str, payment_id: str, code: str, message: str) -> dict[str, Any] | None:
     """Mark a payment the processor declined as declined, with its code and the customer's message (counted as
     PaymentsFailed); the record as it now is, or None if it is no longer accepted."""
+    return _end_unpaid(payments_table, payment_id, State.DECLINED, {"DeclineCode": code, "Reason": message})
+
+
+def _end_unpaid(payments_table: str, payment_id: str, status: State, values: Mapping[str, str]) -> dict | None:
+    # Set the status and these attributes only while the payment is still accepted; the record as it now is, or None.
+    fields = {"Status": status, **values}
     try:
         item = aws.dynamodb().update_item(
             TableName=payments_table,
             Key={"PaymentId": payment_id},
-            UpdateExpression="SET #status = :declined, DeclineCode = :code, Reason = :reason, FailedAt = :now",
-            ConditionExpression="#status = :accepted",
-            ExpressionAttributeNames={"#status": "Status"},
+            UpdateExpression="SET FailedAt = :now, " + ", ".join(f"#{name} = :{name}" for name in fields),
+            ConditionExpression="#Status = :accepted",
+            ExpressionAttributeNames={f"#{name}": name for name in fields},
             ExpressionAttributeValues={
-                ":declined": State.DECLINED,
-                ":accepted": State.ACCEPTED,
-                ":code": code,
-                ":reason": message,
                 ":now": now_iso(),
+                ":accepted": State.ACCEPTED,
+                **{f":{name}": value for name, value in fields.items()},
             },
             ReturnValues="ALL_NEW",
         )["Attributes"]
@@ -187,7 +173,7 @@ def record_payment_decline(payments_table: str, payment_id: str, code: str, mess
         if aws.error_code(error) != aws.CONDITION_FAILED:
             raise
         return None
-    count(PAYMENTS_FAILED)
+    count(PAYMENTS_FAILED)  # a payment that never committed
     return item
 
 
