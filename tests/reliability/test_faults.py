@@ -124,7 +124,7 @@ def test_the_processing_step_killed_around_its_commit_is_retried_and_charges_onc
     assert len(sent_texts(body["PhnNumber"])) == 1
 
 
-INGEST_ROWS = 40_000
+INGEST_ROWS = 8_000  # the kill lands after about 400 rows are written (run figures: written_before_kill)
 
 
 def test_the_ingesting_function_killed_mid_file_is_retried_and_loses_and_doubles_nothing(aws, deployment, figures):
