@@ -34,7 +34,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="concurrent API clients")
     parser.add_argument("--payments", type=int, default=50, help="payments per series")
     parser.add_argument("--parallel", type=int, default=8, help="payments at a time in the concurrent series")
-    parser.add_argument("--burst", type=int, default=30, help="payments sent at once before the stack's memory is read")
+    parser.add_argument(
+        "--burst", type=int, default=30, help="payments sent at once before the stack's memory is read (0: skip)"
+    )
     parser.add_argument("--invokes", type=int, default=200, help="warm invokes of the no-op Lambda")
     parser.add_argument("--fanout-rows", type=int, default=20_000, help="rows of the small-chunk fan-out file")
     parser.add_argument("--fanout-chunks", type=int, default=8, help="chunks the fan-out file is split into")
@@ -174,7 +176,8 @@ class Run:
             own_stack=self.session.own,
             stack_cpu=stack_figures.stack_cpu_seconds,
         )
-        self.burst_memory()
+        if self.args.burst:
+            self.burst_memory()
         hop = self.results.get("noop_route_p50_ms", {}).get("value")
         invoke = self.results.get("warm_invoke_p50_ms", {}).get("value")
         path_floor = hop + 3 * invoke if hop and invoke else None  # API -> start_payment, then 3 Task functions
