@@ -55,8 +55,15 @@ ON_OWN_DEPLOYMENT = {
     "tests/integration/test_operations.py::test_a_declined_payment_counts_one_failed_payment":
         "counts every failed payment of the deployment",
     "tests/reliability/test_faults.py": "breaks the alert channels, kills the functions' processes",
+}  # fmt: skip
+
+# Tests that mostly sleep: `make test` runs them one at a time in a lane of their own, beside the others, so that they
+# hold no parallel worker idle while the rest are short of CPU.
+MOSTLY_WAITING = {
     "tests/integration/test_client_limits.py::test_a_throttled_client_leaves_other_clients_alone_and_is_served_again_after_the_window":
-        "sleeps out a one-minute window: beside the parallel workers it costs no CPU",
+        "sleeps out a one-minute window",
+    "tests/stack/test_services.py::test_a_slow_reader_gets_the_whole_of_a_large_object":
+        "sleeps 80 s past the server's idle timeout",
 }  # fmt: skip
 
 # Tests that must see what all the others left, on both deployments: run after them, one at a time, the scan last.
@@ -90,6 +97,8 @@ def pytest_collection_modifyitems(config, items):
         path = item.nodeid.split("::")[0]
         if listed(item, ON_OWN_DEPLOYMENT):
             item.add_marker(pytest.mark.own_deployment)
+        elif listed(item, MOSTLY_WAITING):
+            item.add_marker(pytest.mark.mostly_waiting)
         elif listed(item, RUN_LAST):
             item.add_marker(pytest.mark.run_last)
         elif grouping and path in KEEP_TOGETHER:

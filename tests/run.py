@@ -4,9 +4,11 @@ The suites mostly wait on the stack (a payment takes seconds of workflow, not of
   1. the unit tests run while the stack starts and the deployment is applied (once, not once per worker);
   2. the tests that share the deployment run in WORKERS parallel workers, each test on whichever worker is free,
      except the files of tests/conftest.py's KEEP_TOGETHER (a stack of their own...), each whole on one worker;
-     meanwhile the tests of tests/conftest.py's ON_OWN_DEPLOYMENT, which redeploy or break what they run on, run one
-     at a time on a second deployment (tests/helpers/stack.py OWN_DEPLOYMENT), applied as soon as the first one is;
-     their output is printed when both are done;
+     beside them, in lanes of their own, one test at a time, each lane's output printed when the workers are done:
+     - the tests of tests/conftest.py's ON_OWN_DEPLOYMENT, which redeploy or break what they run on, on a second
+       deployment (tests/helpers/stack.py OWN_DEPLOYMENT), applied as soon as the first one is;
+     - those of MOSTLY_WAITING, which sleep most of their time, on the first deployment, so that they hold no
+       parallel worker idle;
   3. the RUN_LAST tests (the reliability report, the card scan) run last, in suite order.
 A stack this run started is stopped at the end. Extra arguments go to every pytest run (e.g. -x, -k name).
 """
@@ -19,6 +21,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TextIO
 
 from tests.helpers.stack import DEPLOY, OWN_DEPLOYMENT, REPO, STACKCTL, stack_is_up
@@ -37,7 +40,7 @@ STACK_SUITES = [
 WORKERS = os.environ.get("TEST_WORKERS", "3")
 
 
-OWN_DEPLOYMENT_LOG = REPO / "build" / "own-deployment-tests.log"
+LOGS = REPO / "build"
 
 
 def pytest(*args: str, env: dict[str, str], output: TextIO | None = None) -> tuple[int, float]:
@@ -46,6 +49,18 @@ def pytest(*args: str, env: dict[str, str], output: TextIO | None = None) -> tup
         [sys.executable, "-m", "pytest", *args], cwd=REPO, env=env, stdout=output, stderr=output
     ).returncode
     return code, time.monotonic() - started
+
+
+def lane_log(name: str) -> Path:
+    return LOGS / f"{name.replace(' ', '-')}-tests.log"
+
+
+def in_background(name: str, *args: str, env: dict[str, str], after: Future) -> tuple[int, float]:
+    """Once `after` is done, a pytest run whose output goes to its lane's log."""
+    after.result()
+    LOGS.mkdir(exist_ok=True)
+    with lane_log(name).open("w") as log:
+        return pytest(*args, env=env, output=log)
 
 
 def start_and_deploy(started_here: bool) -> None:
@@ -60,7 +75,8 @@ def on_own_deployment(first_deployed: Future, extra: list[str], env: dict[str, s
     first_deployed.result()
     started = time.monotonic()
     env = {**env, **OWN_DEPLOYMENT}
-    with OWN_DEPLOYMENT_LOG.open("w") as log:
+    LOGS.mkdir(exist_ok=True)
+    with lane_log("own deployment").open("w") as log:
         applied = subprocess.run(DEPLOY, env=env, stdout=log, stderr=log).returncode
         if applied != 0:
             return applied, time.monotonic() - started
@@ -75,30 +91,40 @@ def main(extra: list[str]) -> int:
     started_here = not stack_is_up()
     results: list[tuple[str, int, float]] = []
     try:
-        with ThreadPoolExecutor(max_workers=2) as background:
+        with ThreadPoolExecutor(max_workers=3) as background:
             print(
                 f"==> unit tests, while {'the stack starts and ' if started_here else ''}the deployment is applied",
                 flush=True,
             )
             stack = background.submit(start_and_deploy, started_here)
-            own = background.submit(on_own_deployment, stack, extra, deployed)
+            lanes = {
+                "own deployment": background.submit(on_own_deployment, stack, extra, deployed),
+                "mostly waiting": background.submit(
+                    in_background, "mostly waiting", "-p", "no:xdist", "-m", "mostly_waiting", *STACK_SUITES, *extra,
+                    env=deployed, after=stack,
+                ),
+            }  # fmt: skip
+            # First, so their output comes first. Tried beside the stack suites instead: about 457 s against 486 s
+            # for a whole run from a stopped stack, one run each, less than the spread between runs.
             results.append(("unit", *pytest("-n", "2", *UNIT_SUITES, *extra, env=env)))
             stack.result()  # a stack that cannot start or deploy ends the run here, with its own error
             print(
-                f"==> the suites that share the deployment, in {WORKERS} parallel workers; meanwhile the tests that "
-                f"change theirs, on a deployment of their own (output: {OWN_DEPLOYMENT_LOG.relative_to(REPO)})",
+                f"==> the suites that share the deployment, in {WORKERS} parallel workers; beside them, the tests "
+                f"that change theirs, on a deployment of their own, and those that mostly wait (output: "
+                f"{', '.join(str(lane_log(name).relative_to(REPO)) for name in lanes)})",
                 flush=True,
             )
-            shared = "not own_deployment and not run_last"
+            shared = "not own_deployment and not mostly_waiting and not run_last"
             results.append(
                 (
                     "shared",
                     *pytest("-n", WORKERS, "--dist", "loadgroup", "-m", shared, *STACK_SUITES, *extra, env=deployed),
                 )
             )
-            results.append(("own deployment", *own.result()))
-        print(f"==> the tests on a deployment of their own ({OWN_DEPLOYMENT_LOG.relative_to(REPO)}):", flush=True)
-        print(OWN_DEPLOYMENT_LOG.read_text(), flush=True)
+            for name, lane in lanes.items():
+                results.append((name, *lane.result()))
+                print(f"==> {name} ({lane_log(name).relative_to(REPO)}):", flush=True)
+                print(lane_log(name).read_text(), flush=True)
         print("==> the tests that run last (tests/conftest.py RUN_LAST)", flush=True)
         results.append(("last", *pytest("-p", "no:xdist", "-m", "run_last", *STACK_SUITES, *extra, env=deployed)))
     finally:
