@@ -47,10 +47,44 @@ find_python() {  # find_python 3.13 -> path of a python3.13 interpreter, from PA
 # A failed install stops the set-up (pipefail); grep finding nothing to print must not.
 pip_quiet() { "$@" --disable-pip-version-check -q 2>&1 | { grep -v '^WARNING: Location' || true; }; }
 
-# --- project tools -------------------------------------------------------------------------------------------
+# The three largest installs (about 45, 70 and 40 s from nothing) need nothing of each other: LocalStack's venv and
+# checkov's run in the background from here, each waited for where the steps below need it.
+finish() { wait "$1" || die "$2 failed (its output is above)"; }
+
 tools_python=${PYTHON:-python3}
 "$tools_python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
     || die "the project tools need Python >= 3.10 (set PYTHON=/path/to/python3)"
+python313=$(find_python 3.13) || die "LocalStack's runtime needs Python 3.13: install it (e.g. 'pyenv install 3.13', \
+'apt-get install python3.13' where Debian has it, or from python.org) and put python3.13 on PATH"
+
+# --- LocalStack's runtime (embedded mode) --------------------------------------------------------------------
+install_localstack() {
+    if needs localstack "$python313" stack/requirements-localstack.txt stack/lambda_executor/pyproject.toml \
+        stack/loopback_server/pyproject.toml stack/localstack_fixes/pyproject.toml; then
+        say "LocalStack runtime venv (.stack/venv, $("$python313" -V))"
+        [ -x "$stack_dir/venv/bin/python" ] || "$python313" -m venv "$stack_dir/venv"
+        pip_quiet "$stack_dir/venv/bin/pip" install -r stack/requirements-localstack.txt -e stack/lambda_executor \
+            -e stack/loopback_server -e stack/localstack_fixes
+        done_ localstack "$python313" stack/requirements-localstack.txt stack/lambda_executor/pyproject.toml \
+        stack/loopback_server/pyproject.toml stack/localstack_fixes/pyproject.toml
+    fi
+}
+install_localstack &
+localstack_job=$!
+
+# --- checkov, in a venv of its own (its hcl2 module clashes with tflocal's) ----------------------------------------
+install_checkov() {
+    if needs checkov "$tools_python" stack/terraform/checkov-requirements.txt; then
+        say "checkov (.stack/checkov)"
+        [ -x "$stack_dir/checkov/bin/python" ] || "$tools_python" -m venv "$stack_dir/checkov"
+        pip_quiet "$stack_dir/checkov/bin/pip" install -r stack/terraform/checkov-requirements.txt
+        done_ checkov "$tools_python" stack/terraform/checkov-requirements.txt
+    fi
+}
+install_checkov &
+checkov_job=$!
+
+# --- project tools -------------------------------------------------------------------------------------------
 if needs tools "$tools_python" requirements-dev.txt stack/terraform/requirements.txt; then
     say "project tools venv (.venv)"
     [ -x .venv/bin/python ] || "$tools_python" -m venv .venv
@@ -61,18 +95,7 @@ fi
 # --- the Lambda layer's pinned packages (lib/requirements.txt), installed now: a deploy may run offline -------------
 .venv/bin/python stack/build_lambdas.py --packages-only --quiet  # cached by build_lambdas itself
 
-# --- LocalStack's runtime (embedded mode) --------------------------------------------------------------------
-python313=$(find_python 3.13) || die "LocalStack's runtime needs Python 3.13: install it (e.g. 'pyenv install 3.13', \
-'apt-get install python3.13' where Debian has it, or from python.org) and put python3.13 on PATH"
-if needs localstack "$python313" stack/requirements-localstack.txt stack/lambda_executor/pyproject.toml \
-    stack/loopback_server/pyproject.toml stack/localstack_fixes/pyproject.toml; then
-    say "LocalStack runtime venv (.stack/venv, $("$python313" -V))"
-    [ -x "$stack_dir/venv/bin/python" ] || "$python313" -m venv "$stack_dir/venv"
-    pip_quiet "$stack_dir/venv/bin/pip" install -r stack/requirements-localstack.txt -e stack/lambda_executor \
-        -e stack/loopback_server -e stack/localstack_fixes
-    done_ localstack "$python313" stack/requirements-localstack.txt stack/lambda_executor/pyproject.toml \
-    stack/loopback_server/pyproject.toml stack/localstack_fixes/pyproject.toml
-fi
+finish "$localstack_job" "LocalStack's runtime venv"
 
 # --- Lambda runtimes: one for each Python found, holding only what AWS's runtime holds (boto3) ----------------------
 runtime_requirements=stack/requirements-lambda-runtime.txt
@@ -144,13 +167,7 @@ if ! command -v chromium >/dev/null; then
     fi
 fi
 
-# --- checkov, in a venv of its own (its hcl2 module clashes with tflocal's) ----------------------------------------
-if needs checkov "$tools_python" stack/terraform/checkov-requirements.txt; then
-    say "checkov (.stack/checkov)"
-    [ -x "$stack_dir/checkov/bin/python" ] || "$tools_python" -m venv "$stack_dir/checkov"
-    pip_quiet "$stack_dir/checkov/bin/pip" install -r stack/terraform/checkov-requirements.txt
-    done_ checkov "$tools_python" stack/terraform/checkov-requirements.txt
-fi
+finish "$checkov_job" "checkov's venv"
 
 # --- Terraform offline toolchain (provider mirror + CLI config) ---------------------------------------------------
 say "Terraform toolchain"
