@@ -12,33 +12,22 @@ evaluates each alarm every EvaluationPeriods x Period seconds (10 s locally), so
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import boto3
 from localstack.services.cloudwatch import alarm_scheduler
 
 from localstack_fixes.alarms import collect_metric_data as ours
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "stack")]
+import stackctl  # noqa: E402
+
+from bench.common import Stack, cpu_times  # noqa: E402
+
 LOCALSTACKS = alarm_scheduler.collect_metric_data  # read before anything could patch it: this process runs no hooks
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def stack_pid() -> int:
-    state = json.loads((REPO / ".stack" / "stack.json").read_text())
-    if state.get("mode") != "embedded" or not state.get("pid"):
-        sys.exit("needs the embedded stack running (make up): it reads the stack process's CPU")
-    return state["pid"]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def scheduled(alarm: dict) -> bool:
@@ -52,15 +41,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    pid = stack_pid()
-    port = os.environ.get("LOCALSTACK_PORT", "4566")
-    client = boto3.client(
-        "cloudwatch",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    state = stackctl.read_state()
+    if not state or state.get("mode") != "embedded":
+        sys.exit("needs the embedded stack running (make up): it reads the stack process's CPU")
+    pid, client = state["pid"], Stack(state["port"], {}).client("cloudwatch")
     alarms = [
         alarm
         for page in client.get_paginator("describe_alarms").paginate()
@@ -73,9 +57,9 @@ def main() -> None:
     for round_number in range(args.rounds):
         answers = {}
         for name, collect in (("LocalStack's", LOCALSTACKS), ("ours", ours)):
-            before = cpu_seconds(pid) + time.process_time()
+            before = cpu_times(pid)[0] + time.process_time()
             answers[name] = [collect(alarm, client) for alarm in alarms]
-            per_evaluation[name].append((cpu_seconds(pid) + time.process_time() - before) / len(alarms) * 1000)
+            per_evaluation[name].append((cpu_times(pid)[0] + time.process_time() - before) / len(alarms) * 1000)
         # A datapoint may land between the two collections; a difference must then be in the newest period only.
         for theirs, mine in zip(answers["LocalStack's"], answers["ours"], strict=True):
             assert len(theirs) == len(mine) and theirs[:-1] == mine[:-1], (theirs, mine)

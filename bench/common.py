@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -67,6 +68,23 @@ class Figure:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) a process has used, and those of its children it has reaped (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks, (int(fields[13]) + int(fields[14])) / ticks
+
+
+def median_ms(call: Callable[[], object], repeat: int) -> float:
+    """The median wall time of `repeat` calls, in milliseconds (for single-threaded work, so wall time is its CPU)."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -10,24 +10,19 @@ their ratio. LocalStack's copies every event of the region at each call, so its 
 from __future__ import annotations
 
 import argparse
-import statistics
+import sys
 import time
+from pathlib import Path
 
 from localstack.aws.api import RequestContext
 from localstack.services.logs.provider import LogsProvider, get_moto_logs_backend
 
 from localstack_fixes.logs import describe_log_groups as fixed
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import median_ms  # noqa: E402
+
 ORIGINAL = LogsProvider.describe_log_groups  # read before anything could patch it: this process runs no hooks
-
-
-def median_ms(call, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 # LocalStack's paths as the embedded stack sets them (stack/stackctl.py), read when localstack is imported.
 os.environ.update(FILESYSTEM_ROOT=str(REPO / ".stack" / "root"), OVERRIDE_IN_DOCKER="0", DYNAMODB_IN_MEMORY="1")
 
@@ -30,12 +31,7 @@ from localstack.utils.net import get_free_tcp_port  # noqa: E402
 
 from localstack_fixes.dynamodb_local import JVM_OPTIONS, loopback_command  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+from bench.common import cpu_times  # noqa: E402
 
 
 def wait_for_port(port: int, process: subprocess.Popen) -> None:
@@ -58,7 +54,7 @@ def one_run(command: list[str], port: int, requests: int) -> tuple[float, float,
     )
     try:
         wait_for_port(port, process)
-        started = cpu_seconds(process.pid)
+        started = cpu_times(process.pid)[0]
         client = boto3.client(
             "dynamodb",
             endpoint_url=f"http://127.0.0.1:{port}",
@@ -87,7 +83,7 @@ def one_run(command: list[str], port: int, requests: int) -> tuple[float, float,
                 },
             )
             client.get_item(TableName="bench-bills", Key=key, ConsistentRead=True)
-        return started, cpu_seconds(process.pid) - started, time.monotonic() - clock
+        return started, cpu_times(process.pid)[0] - started, time.monotonic() - clock
     finally:
         process.kill()
         process.wait()

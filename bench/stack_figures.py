@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "stack")]
 import stackctl  # noqa: E402
 
+from bench.common import cpu_times  # noqa: E402
 from bench.memory import status_kb  # noqa: E402
 
 
@@ -77,17 +78,15 @@ def stack_cpu_seconds() -> dict[str, float]:
     Lambda processes come and go (an idle one ends after LAMBDA_KEEPALIVE_MS): one that has ended counts in its
     parent's children's times once reaped, its template's or LocalStack's, which are counted as lambda too. Counting
     only the live ones made the figure fall, even below zero, across a series."""
-    ticks = os.sysconf("SC_CLK_TCK")
     used: dict[str, float] = {"localstack": 0.0, "dynamodb-local": 0.0, "lambda": 0.0}
     for pid in stackctl.processes_of_this_stack():
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            own, reaped = cpu_times(pid)
         except OSError:
             continue  # gone meanwhile
-        own, reaped = (int(fields[11]) + int(fields[12])) / ticks, (int(fields[13]) + int(fields[14])) / ticks
         if role := role_of(pid):
-            used[role] += own  # utime, stime
-            # cutime, cstime: LocalStack reaps the environments it started and the templates; a template its forks.
+            used[role] += own
+            # Reaped children: LocalStack reaps the environments it started and the templates; a template its forks.
             used["lambda"] += reaped if role in ("localstack", "lambda") else 0.0
     return used
 

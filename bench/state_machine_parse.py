@@ -10,27 +10,18 @@ program EXECUTIONS times each way, in one single-threaded process, and prints ea
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
-import time
+import sys
 from pathlib import Path
 
-import boto3
 from localstack.services.stepfunctions.asl.parse.asl_parser import AmazonStateLanguageParser
 
 from localstack_fixes.stepfunctions import program_of
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "stack")]
+import stackctl  # noqa: E402
 
-
-def median_ms(build, times: int) -> float:
-    samples = []
-    for _ in range(times):
-        started = time.perf_counter()
-        build()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+from bench.common import Stack, load_outputs, median_ms  # noqa: E402
 
 
 def main() -> None:
@@ -38,15 +29,13 @@ def main() -> None:
     parser.add_argument("--executions", type=int, default=50)
     args = parser.parse_args()
 
-    arn = json.loads((REPO / "build" / "outputs.json").read_text())["state_machine_arn"]
-    client = boto3.client(
-        "stepfunctions",
-        endpoint_url=f"http://127.0.0.1:{os.environ.get('LOCALSTACK_PORT', '4566')}",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    definition = client.describe_state_machine(stateMachineArn=arn)["definition"]
+    state = stackctl.read_state()
+    if not state:
+        sys.exit("needs the stack running and deployed (make up, make deploy)")
+    stack = Stack(state["port"], load_outputs(REPO / "build" / "outputs.json"))
+    definition = stack.client("stepfunctions").describe_state_machine(
+        stateMachineArn=stack.outputs["state_machine_arn"]
+    )["definition"]
     every_time = median_ms(lambda: AmazonStateLanguageParser.parse(definition), args.executions)
     once = median_ms(lambda: program_of(definition), args.executions)
     print(

@@ -58,7 +58,6 @@ def lane_log(name: str) -> Path:
 def in_background(name: str, *args: str, env: dict[str, str], after: Future) -> tuple[int, float]:
     """Once `after` is done, a pytest run whose output goes to its lane's log."""
     after.result()
-    LOGS.mkdir(exist_ok=True)
     with lane_log(name).open("w") as log:
         return pytest(*args, env=env, output=log)
 
@@ -75,7 +74,6 @@ def on_own_deployment(first_deployed: Future, extra: list[str], env: dict[str, s
     first_deployed.result()
     started = time.monotonic()
     env = {**env, **OWN_DEPLOYMENT}
-    LOGS.mkdir(exist_ok=True)
     with lane_log("own deployment").open("w") as log:
         applied = subprocess.run(DEPLOY, env=env, stdout=log, stderr=log).returncode
         if applied != 0:
@@ -90,6 +88,7 @@ def main(extra: list[str]) -> int:
     deployed = {**env, "PAYPROC_DEPLOYED": "1"}  # tests/conftest.py: read the outputs, do not apply again per worker
     started_here = not stack_is_up()
     results: list[tuple[str, int, float]] = []
+    LOGS.mkdir(exist_ok=True)  # the background lanes' logs
     try:
         with ThreadPoolExecutor(max_workers=3) as background:
             print(
