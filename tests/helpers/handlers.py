@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+from moto import mock_aws
 
 from payproc import aws
 from payproc.config import reload_settings
@@ -58,6 +59,13 @@ def load_handler(function: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def mocked_aws():
+    """moto's mock_aws keeping boto3's default session from test to test: by default moto starts each mock with a new
+    one, which loads botocore's service models again (about half of the unit tests' CPU). What that session resolves
+    is the same in every unit test: tests/unit/conftest.py's fake credentials and region."""
+    return mock_aws(config={"core": {"reset_boto3_session": False}})
 
 
 def use_mock_environment(monkeypatch: Any, **extra: str) -> None:

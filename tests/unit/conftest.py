@@ -12,7 +12,6 @@ from typing import Any, Callable
 
 import boto3
 import pytest
-from moto import mock_aws
 
 os.environ.update(
     POWERTOOLS_SERVICE_NAME="payproc-test", POWERTOOLS_METRICS_NAMESPACE="PayprocTest", POWERTOOLS_TRACE_DISABLED="true"
@@ -21,6 +20,7 @@ os.environ.update(
 from payproc.config import reload_settings  # noqa: E402
 from payproc.telemetry import EMPTY_FLUSH_WARNING, logger, metrics  # noqa: E402
 from tests.helpers.handlers import (  # noqa: E402
+    mocked_aws,
     CARD_FINGERPRINT_KEY_PARAMETER,
     REGION,
     SENDER,
@@ -75,7 +75,7 @@ def payments_aws(monkeypatch):
     """The AWS the payment functions see, under moto: both tables, the state machine (one Pass state), the sender's SES
     identity and the card fingerprint secret; yields the Step Functions client and the state machine's ARN."""
     use_mock_environment(monkeypatch)
-    with mock_aws():
+    with mocked_aws():
         create_tables()
         sfn = boto3.client("stepfunctions", region_name=REGION)
         definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})

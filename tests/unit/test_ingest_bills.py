@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from payproc import aws, bill_ingest, bill_store, payment_store
 from payproc.bills import BillRow
 from tests.helpers.handlers import (
+    mocked_aws,
     s3_event,
     BALANCE_TABLE,
     BILLS_BUCKET,
@@ -28,7 +28,7 @@ HEADER = "InvoiceID,CustomerName,Balance,IsProcessed\n"
 @pytest.fixture
 def stack(monkeypatch):
     use_mock_environment(monkeypatch)
-    with mock_aws():
+    with mocked_aws():
         create_tables()
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=BILLS_BUCKET)
         yield load_handler("ingest_bills")

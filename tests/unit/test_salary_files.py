@@ -11,11 +11,10 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from payproc import salaries, salary_store
 from seed.salaries import SalariesSpec, salary_csv, year_of_rows
-from tests.helpers.handlers import FakeContext, load_handler, s3_event, use_mock_environment
+from tests.helpers.handlers import mocked_aws, FakeContext, load_handler, s3_event, use_mock_environment
 
 BUCKET, TABLE = "test-salary-files", "test-EmployeeSalary"
 HEADER_LINE = "EmpID,EmpName,EmpSalary\n"
@@ -24,7 +23,7 @@ HEADER_LINE = "EmpID,EmpName,EmpSalary\n"
 @pytest.fixture
 def aws(monkeypatch):
     use_mock_environment(monkeypatch, SALARY_TABLE=TABLE)
-    with mock_aws():
+    with mocked_aws():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         dynamodb = boto3.client("dynamodb")

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from seed.cli import main
 from seed.people import NameSampler
 from seed.salaries import HEADER, SalariesSpec, salary_csv, write_salaries, year_of_rows
+from tests.helpers.handlers import mocked_aws
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_salary_csv_quotes_names_with_commas():
     assert text == 'EmpID,EmpName,EmpSalary\n1,"Lovelace, Ada",6000.10\n'
 
 
-@mock_aws
+@mocked_aws()
 def test_cli_uploads_every_month_under_its_key(tmp_path, monkeypatch, capsys):
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="salary-files")
@@ -100,7 +100,7 @@ def test_cli_uploads_every_month_under_its_key(tmp_path, monkeypatch, capsys):
     assert body == (tmp_path / "salaries" / "2026-01.csv").read_bytes()
 
 
-@mock_aws
+@mocked_aws()
 def test_demo_uploads_a_day_of_bills_and_a_year_of_salaries_to_the_deployed_buckets(tmp_path, monkeypatch):
     s3 = boto3.client("s3", region_name="us-east-1")
     for bucket in ("demo-bills-due", "demo-salary-files"):

@@ -8,9 +8,9 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from ops import snapshot
+from tests.helpers.handlers import mocked_aws
 
 REGION = "us-east-1"
 DEPLOYMENT = snapshot.Deployment(
@@ -44,7 +44,7 @@ EXACT = {
 
 @pytest.fixture
 def stores():
-    with mock_aws():
+    with mocked_aws():
         dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
         for file, table in DEPLOYMENT.tables.items():
             dynamodb.create_table(
