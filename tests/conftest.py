@@ -66,6 +66,15 @@ MOSTLY_WAITING = {
         "sleeps 80 s past the server's idle timeout",
 }  # fmt: skip
 
+# Files that start a stack of their own (its start and deploy are most of their time) and need nothing deployed on the
+# running one: `make test` runs them one at a time in a lane of their own from its start, beside the unit tests and
+# then the parallel workers.
+ON_OWN_STACK = {
+    "tests/integration/test_snapshot.py": "a copy of the checkout with a stack of its own",
+    "tests/stack/test_debugger.py": "a stack of its own, started with the debugger switch",
+    "tests/stack/test_lambda_executor.py": "a second embedded stack for the runtime fallback; functions of its own",
+}
+
 # Tests that must see what all the others left, on both deployments: run after them, one at a time, the scan last.
 RUN_LAST = {
     "tests/reliability/test_report.py": "reads what every reliability test left",
@@ -77,9 +86,7 @@ RUN_LAST = {
 # (terraform/, the failure queue): a parallel worker runs each of them whole; every other test goes to whichever worker
 # is free (tests/run.py, --dist loadgroup).
 KEEP_TOGETHER = {
-    "tests/stack/test_lambda_executor.py": "a second embedded stack for the runtime fallback",
-    "tests/stack/test_debugger.py": "a stack of its own, started with the debugger switch",
-    "tests/integration/test_snapshot.py": "a copy of the checkout with a stack of its own",
+    **ON_OWN_STACK,
     "tests/terraform/test_terraform.py": "deploy.py runs that take turns and a second deployment",
     "tests/integration/test_tutorial.py": "the tutorial's files, uploaded once",
     "tests/integration/test_failures.py": "each test redrives the whole failure queue, so they take turns",
@@ -101,7 +108,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.mostly_waiting)
         elif listed(item, RUN_LAST):
             item.add_marker(pytest.mark.run_last)
-        elif grouping and path in KEEP_TOGETHER:
+        elif listed(item, ON_OWN_STACK):
+            item.add_marker(pytest.mark.own_stack)
+        if grouping and path in KEEP_TOGETHER:
             item.add_marker(pytest.mark.xdist_group(path))
 
 

@@ -1,14 +1,17 @@
 """`make test`: every suite, in as little wall time as the stack allows, with nothing dropped.
 
 The suites mostly wait on the stack (a payment takes seconds of workflow, not of CPU), so they run side by side:
-  1. the unit tests run while the stack starts and the deployment is applied (once, not once per worker);
+  1. the unit tests run while the stack starts and the deployment is applied (once, not once per worker); beside
+     them, as soon as the stack answers, the files of tests/conftest.py's ON_OWN_STACK, which start a stack of their
+     own and need nothing deployed, one test at a time in a lane of their own;
   2. the tests that share the deployment run in WORKERS parallel workers, each test on whichever worker is free,
-     except the files of tests/conftest.py's KEEP_TOGETHER (a stack of their own...), each whole on one worker;
-     beside them, in lanes of their own, one test at a time, each lane's output printed when the workers are done:
+     except the files of tests/conftest.py's KEEP_TOGETHER (deploy.py turns, the failure queue), each whole on one
+     worker; beside them, in lanes of their own, one test at a time:
      - the tests of tests/conftest.py's ON_OWN_DEPLOYMENT, which redeploy or break what they run on, on a second
        deployment (tests/helpers/stack.py OWN_DEPLOYMENT), applied as soon as the first one is;
      - those of MOSTLY_WAITING, which sleep most of their time, on the first deployment, so that they hold no
        parallel worker idle;
+  each lane's output (build/<lane>-tests.log) is printed when the parallel workers are done;
   3. the RUN_LAST tests (the reliability report, the card scan) run last, in suite order.
 A stack this run started is stopped at the end. Extra arguments go to every pytest run (e.g. -x, -k name).
 """
@@ -62,9 +65,13 @@ def in_background(name: str, *args: str, env: dict[str, str], after: Future) -> 
         return pytest(*args, env=env, output=log)
 
 
-def start_and_deploy(started_here: bool) -> None:
+def start(started_here: bool) -> None:
     if started_here:
         subprocess.run([*STACKCTL, "up"], check=True)
+
+
+def deploy(stack_up: Future) -> None:
+    stack_up.result()
     subprocess.run(DEPLOY, check=True, stdout=subprocess.DEVNULL)
 
 
@@ -90,13 +97,19 @@ def main(extra: list[str]) -> int:
     results: list[tuple[str, int, float]] = []
     LOGS.mkdir(exist_ok=True)  # the background lanes' logs
     try:
-        with ThreadPoolExecutor(max_workers=3) as background:
+        with ThreadPoolExecutor(max_workers=5) as background:
             print(
-                f"==> unit tests, while {'the stack starts and ' if started_here else ''}the deployment is applied",
+                f"==> unit tests, while {'the stack starts and ' if started_here else ''}the deployment is applied "
+                f"and the tests with a stack of their own start (output: {lane_log('own stack').relative_to(REPO)})",
                 flush=True,
             )
-            stack = background.submit(start_and_deploy, started_here)
+            stack_up = background.submit(start, started_here)
+            stack = background.submit(deploy, stack_up)
             lanes = {
+                "own stack": background.submit(
+                    in_background, "own stack", "-p", "no:xdist", "-m", "own_stack", *STACK_SUITES, *extra,
+                    env=env, after=stack_up,
+                ),
                 "own deployment": background.submit(on_own_deployment, stack, extra, deployed),
                 "mostly waiting": background.submit(
                     in_background, "mostly waiting", "-p", "no:xdist", "-m", "mostly_waiting", *STACK_SUITES, *extra,
@@ -109,11 +122,11 @@ def main(extra: list[str]) -> int:
             stack.result()  # a stack that cannot start or deploy ends the run here, with its own error
             print(
                 f"==> the suites that share the deployment, in {WORKERS} parallel workers; beside them, the tests "
-                f"that change theirs, on a deployment of their own, and those that mostly wait (output: "
-                f"{', '.join(str(lane_log(name).relative_to(REPO)) for name in lanes)})",
+                f"with a stack of their own, those that change their deployment, on one of their own, and those that "
+                f"mostly wait (output: {', '.join(str(lane_log(name).relative_to(REPO)) for name in lanes)})",
                 flush=True,
             )
-            shared = "not own_deployment and not mostly_waiting and not run_last"
+            shared = "not own_deployment and not mostly_waiting and not own_stack and not run_last"
             results.append(
                 (
                     "shared",
