@@ -4,6 +4,7 @@ alarm on every function, all deployed by terraform/ on the local stack."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ def test_a_failed_execution_is_logged_without_its_data(api, bill, aws, deploymen
     """Level ERROR: the failure events of an execution, never its input or output (names, e-mails, phone numbers)."""
     item = bill(balance="30.00")
     body = payment_body(item)
+    since_ms = int(time.time() * 1000)  # read the log from here: the group holds every earlier run's events too
     payment_id = api.pay(body).json()["PaymentId"]
     # The balance changes while the payment waits: the workflow declines it and ends in its PaymentFailed state.
     change_bill(aws, deployment, item["InvoiceID"], Balance=Decimal("31.00"))
@@ -23,7 +25,10 @@ def test_a_failed_execution_is_logged_without_its_data(api, bill, aws, deploymen
 
     def events_of_this_execution():
         found = []
-        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=deployment["workflow_log_group"]):
+        pages = logs.get_paginator("filter_log_events").paginate(
+            logGroupName=deployment["workflow_log_group"], startTime=since_ms
+        )
+        for page in pages:
             found += [json.loads(e["message"]) for e in page["events"] if payment_id in e["message"]]
         return found if any(e["type"] == "ExecutionFailed" for e in found) else None
 
@@ -123,6 +128,7 @@ def test_a_declined_payment_counts_one_failed_payment(api, bill, aws, deployment
 def test_every_log_line_of_a_payment_carries_its_payment_id(api, bill, aws, deployment):
     """One filter on PaymentId finds a payment's whole story, in every function it went through."""
     body = payment_body(bill(balance="9.99"), Choices="both")
+    since_ms = int(time.time() * 1000)  # read the logs from here: the groups hold every earlier run's lines too
     payment_id = api.pay(body).json()["PaymentId"]
     assert api.wait_until_settled(payment_id)["Status"] == "notified"
     logs = aws.client("logs")
@@ -130,7 +136,7 @@ def test_every_log_line_of_a_payment_carries_its_payment_id(api, bill, aws, depl
     def json_lines(function: str) -> list[dict]:
         group = f"/aws/lambda/{deployment['function_names'][function]}"
         lines = []
-        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group, startTime=since_ms):
             lines += [json.loads(e["message"]) for e in page["events"] if e["message"].lstrip().startswith('{"level"')]
         return lines
 
