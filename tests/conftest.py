@@ -82,6 +82,15 @@ RUN_LAST = {
 }
 
 
+# Each marker tests/run.py runs apart, and the tests it marks (a test listed twice takes the first).
+RUN_APART = {
+    "own_deployment": ON_OWN_DEPLOYMENT,
+    "mostly_waiting": MOSTLY_WAITING,
+    "run_last": RUN_LAST,
+    "own_stack": ON_OWN_STACK,
+}
+
+
 # Files whose tests share an expensive module fixture (a stack of their own) or take turns on what they share
 # (terraform/, the failure queue): a parallel worker runs each of them whole; every other test goes to whichever worker
 # is free (tests/run.py, --dist loadgroup).
@@ -102,14 +111,9 @@ def pytest_collection_modifyitems(config, items):
     grouping = config.pluginmanager.hasplugin("xdist")
     for item in items:
         path = item.nodeid.split("::")[0]
-        if listed(item, ON_OWN_DEPLOYMENT):
-            item.add_marker(pytest.mark.own_deployment)
-        elif listed(item, MOSTLY_WAITING):
-            item.add_marker(pytest.mark.mostly_waiting)
-        elif listed(item, RUN_LAST):
-            item.add_marker(pytest.mark.run_last)
-        elif listed(item, ON_OWN_STACK):
-            item.add_marker(pytest.mark.own_stack)
+        marker = next((marker for marker, where in RUN_APART.items() if listed(item, where)), None)
+        if marker:
+            item.add_marker(getattr(pytest.mark, marker))
         if grouping and path in KEEP_TOGETHER:
             item.add_marker(pytest.mark.xdist_group(path))
 

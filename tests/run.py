@@ -27,6 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TextIO
 
+from tests.conftest import RUN_APART
 from tests.helpers.stack import DEPLOY, OWN_DEPLOYMENT, REPO, STACKCTL, stack_is_up
 
 UNIT_SUITES = ["tests/unit", "stack/lambda_executor/tests"]  # no stack needed
@@ -58,11 +59,18 @@ def lane_log(name: str) -> Path:
     return LOGS / f"{name.replace(' ', '-')}-tests.log"
 
 
-def in_background(name: str, *args: str, env: dict[str, str], after: Future) -> tuple[int, float]:
-    """Once `after` is done, a pytest run whose output goes to its lane's log."""
+def one_at_a_time(
+    marker: str, extra: list[str], env: dict[str, str], output: TextIO | None = None
+) -> tuple[int, float]:
+    """The stack suites' tests of one marker of tests/conftest.py's RUN_APART, in one process."""
+    return pytest("-p", "no:xdist", "-m", marker, *STACK_SUITES, *extra, env=env, output=output)
+
+
+def in_background(name: str, marker: str, extra: list[str], env: dict[str, str], after: Future) -> tuple[int, float]:
+    """Once `after` is done, the tests of one marker, whose output goes to the lane's log."""
     after.result()
     with lane_log(name).open("w") as log:
-        return pytest(*args, env=env, output=log)
+        return one_at_a_time(marker, extra, env, output=log)
 
 
 def start(started_here: bool) -> None:
@@ -85,7 +93,7 @@ def on_own_deployment(first_deployed: Future, extra: list[str], env: dict[str, s
         applied = subprocess.run(DEPLOY, env=env, stdout=log, stderr=log).returncode
         if applied != 0:
             return applied, time.monotonic() - started
-        code, _ = pytest("-p", "no:xdist", "-m", "own_deployment", *STACK_SUITES, *extra, env=env, output=log)
+        code, _ = one_at_a_time("own_deployment", extra, env, output=log)
     return code, time.monotonic() - started
 
 
@@ -106,16 +114,12 @@ def main(extra: list[str]) -> int:
             stack_up = background.submit(start, started_here)
             stack = background.submit(deploy, stack_up)
             lanes = {
-                "own stack": background.submit(
-                    in_background, "own stack", "-p", "no:xdist", "-m", "own_stack", *STACK_SUITES, *extra,
-                    env=env, after=stack_up,
-                ),
+                "own stack": background.submit(in_background, "own stack", "own_stack", extra, env, stack_up),
                 "own deployment": background.submit(on_own_deployment, stack, extra, deployed),
                 "mostly waiting": background.submit(
-                    in_background, "mostly waiting", "-p", "no:xdist", "-m", "mostly_waiting", *STACK_SUITES, *extra,
-                    env=deployed, after=stack,
+                    in_background, "mostly waiting", "mostly_waiting", extra, deployed, stack
                 ),
-            }  # fmt: skip
+            }
             # First, so their output comes first. Tried beside the stack suites instead: about 457 s against 486 s
             # for a whole run from a stopped stack, one run each, less than the spread between runs.
             results.append(("unit", *pytest("-n", "2", *UNIT_SUITES, *extra, env=env)))
@@ -126,7 +130,7 @@ def main(extra: list[str]) -> int:
                 f"mostly wait (output: {', '.join(str(lane_log(name).relative_to(REPO)) for name in lanes)})",
                 flush=True,
             )
-            shared = "not own_deployment and not mostly_waiting and not own_stack and not run_last"
+            shared = " and ".join(f"not {marker}" for marker in RUN_APART)
             results.append(
                 (
                     "shared",
@@ -138,7 +142,7 @@ def main(extra: list[str]) -> int:
                 print(f"==> {name} ({lane_log(name).relative_to(REPO)}):", flush=True)
                 print(lane_log(name).read_text(), flush=True)
         print("==> the tests that run last (tests/conftest.py RUN_LAST)", flush=True)
-        results.append(("last", *pytest("-p", "no:xdist", "-m", "run_last", *STACK_SUITES, *extra, env=deployed)))
+        results.append(("last", *one_at_a_time("run_last", extra, deployed)))
     finally:
         if started_here:
             subprocess.run([*STACKCTL, "down"])
