@@ -66,8 +66,9 @@ def terraform(env, *args, cwd=ROOT) -> subprocess.CompletedProcess:
 # --- offline, no stack ----------------------------------------------------------------------------------------------
 
 
-def test_fmt(offline_env):
-    result = terraform(offline_env, "fmt", "-check", "-recursive", "-diff")
+def test_fmt(offline_env, tmp_path):
+    # On a copy: a deploy running meanwhile (tests/run.py's lanes) has tflocal's generated override file in terraform/.
+    result = terraform(offline_env, "fmt", "-check", "-recursive", "-diff", cwd=copy_of_root(tmp_path))
     assert result.returncode == 0, f"run `terraform fmt -recursive terraform/`:\n{result.stdout}{result.stderr}"
 
 
