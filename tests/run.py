@@ -59,11 +59,20 @@ def lane_log(name: str) -> Path:
     return LOGS / f"{name.replace(' ', '-')}-tests.log"
 
 
+def files_of(marker: str) -> list[str]:
+    """The files that hold one RUN_APART marker's tests, in the stack suites' order: a lane collects (imports) only
+    them, 1.7 CPU-s less than all of STACK_SUITES, on a machine that is CPU-bound through the run."""
+    files = {where.split("::")[0] for where in RUN_APART[marker]}
+    return sorted(
+        files, key=lambda file: (next(i for i, s in enumerate(STACK_SUITES) if file.startswith(f"{s}/")), file)
+    )
+
+
 def one_at_a_time(
     marker: str, extra: list[str], env: dict[str, str], output: TextIO | None = None
 ) -> tuple[int, float]:
-    """The stack suites' tests of one marker of tests/conftest.py's RUN_APART, in one process."""
-    return pytest("-p", "no:xdist", "-m", marker, *STACK_SUITES, *extra, env=env, output=output)
+    """The tests of one marker of tests/conftest.py's RUN_APART, in one process."""
+    return pytest("-p", "no:xdist", "-m", marker, *files_of(marker), *extra, env=env, output=output)
 
 
 def in_background(name: str, marker: str, extra: list[str], env: dict[str, str], after: Future) -> tuple[int, float]:
