@@ -275,6 +275,25 @@ def test_override_fix_refuses_to_lose_a_service():
         local_override.fix_for_3x(TFLOCAL_LIKE % endpoints, KNOWN_3X)
 
 
+def test_a_kept_override_is_what_tflocal_writes_for_the_same_inputs_only(offline_env, tmp_path):
+    root = copy_of_root(tmp_path)
+    env = local_override.local_environment(offline_env)
+    written = local_override.run_tflocal(root, env)
+    kept = list((root / ".terraform" / "payproc-tflocal").iterdir())
+    assert len(kept) == 1 and kept[0].read_text() == written
+    (root / local_override.OVERRIDE_NAME).unlink()
+    kept[0].write_text(written + "# from the kept copy\n")  # so a second tflocal run would show
+    assert local_override.run_tflocal(root, env).endswith("# from the kept copy\n")
+    assert (root / local_override.OVERRIDE_NAME).read_text().endswith("# from the kept copy\n")
+
+    # Anything tflocal reads that changes is a new run of tflocal: a root *.tf file, an endpoint variable.
+    (root / "extra.tf").write_text('locals {\n  unused = "x"\n}\n')
+    assert local_override.run_tflocal(root, env) == written
+    other_port = {**env, "AWS_ENDPOINT_URL": "http://127.0.0.1:4599"}
+    assert "4599" in local_override.run_tflocal(root, other_port)
+    assert len(list((root / ".terraform" / "payproc-tflocal").iterdir())) == 3
+
+
 def checkov_command() -> list[str] | None:
     candidates = (os.environ.get("CHECKOV"), REPO / ".stack" / "checkov" / "bin" / "checkov", shutil.which("checkov"))
     for candidate in candidates:
