@@ -1,6 +1,7 @@
 """Deploy terraform/ to the running local stack, or tear it down: what `make deploy` / `make destroy` run.
 
     python stack/terraform/deploy.py apply     # build the zips, init, apply; outputs -> build/outputs.json
+                                               # (init only when a .tf file, the lock file or the toolchain changed)
     python stack/terraform/deploy.py destroy   # tear the deployment down
     python stack/terraform/deploy.py plan      # exit code of `plan -detailed-exitcode`: 0 no changes, 2 changes
     python stack/terraform/deploy.py init      # init only (offline toolchain: no network)
@@ -29,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -166,16 +168,44 @@ def terraform(env: dict[str, str], *args: str, capture: bool = False) -> subproc
     )
 
 
-def init(env: dict[str, str], which: str) -> None:
-    marker = ROOT / ".terraform" / "payproc-toolchain"
+def init_inputs(env: dict[str, str], which: str) -> str:
+    """A digest of all that `terraform init` acts on: the toolchain, every .tf file of the root and its modules (module
+    sources, provider requirements, backend), the lock file and Terraform's own CLI variables."""
+    digest = hashlib.sha256(which.encode())
+    for path in sorted(ROOT.rglob("*")):
+        tf = path.name.endswith((".tf", ".tf.json")) and not path.name.endswith("_override.tf")
+        if (tf or path.name == ".terraform.lock.hcl") and ".terraform" not in path.relative_to(ROOT).parts:
+            digest.update(f"{path.relative_to(ROOT)}\0".encode() + path.read_bytes() + b"\0")
+    for name in sorted(env):
+        if name.startswith(("TF_CLI_", "TF_PLUGIN_", "TF_REGISTRY_")) or name == "TF_CMD":
+            digest.update(f"{name}={env[name]}\0".encode())
+    return digest.hexdigest()
+
+
+def init(env: dict[str, str], which: str, always: bool) -> bool:
+    """`terraform init`, unless nothing it acts on changed since the last one here (always: the init command). True if
+    it ran: it costs about 1.2 CPU-s of every deploy and changes nothing when its inputs are the same."""
+    data = ROOT / ".terraform"
+    done = data / "payproc-init"
+    installed = (data / "providers").is_dir() and (data / "modules" / "modules.json").is_file()
+    if not always and installed and done.is_file() and done.read_text() == init_inputs(env, which):
+        return False
+    marker = data / "payproc-toolchain"
     previous = marker.read_text() if marker.is_file() else None
     args = ["init", "-input=false", "-no-color"]
     if previous is not None and previous != which:
         args.append("-upgrade")  # switching provider line (3.39 <-> current): let init pick again
     result = terraform(env, *args, capture=True)
     if result.returncode != 0:
+        done.unlink(missing_ok=True)
         raise DeployError(f"terraform init failed:\n{result.stdout}{result.stderr}")
     marker.write_text(which)
+    done.write_text(init_inputs(env, which))  # after init: it may have written the lock file
+    return True
+
+
+def use_workspace(env: dict[str, str]) -> None:
+    """The workspace TF_WORKSPACE names, created if new."""
     workspace = env.get("TF_WORKSPACE")
     if workspace and workspace != "default":
         plain = {k: v for k, v in env.items() if k != "TF_WORKSPACE"}
@@ -288,10 +318,11 @@ def run(command: str, env: dict[str, str], which: str, url: str) -> int:
         built = [name for kind in manifest.values() for name, item in kind.items() if item["changed"]]
         say(f"Lambda zips in build/ ({'rebuilt: ' + ', '.join(built) if built else 'unchanged'})")
     started = time.monotonic()
-    init(env, which)
+    ran = init(env, which, always=command == "init")
+    use_workspace(env)
     say(
         f"terraform init ({which} toolchain, hashicorp/aws {local_override.provider_version(ROOT)}): "
-        f"{time.monotonic() - started:.1f} s"
+        + (f"{time.monotonic() - started:.1f} s" if ran else "up to date")
     )
     if command == "init":
         return 0

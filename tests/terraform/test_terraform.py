@@ -382,6 +382,19 @@ def test_interrupted_deploy_leaves_no_override(deployment):
     assert overrides() == []
 
 
+def test_deploy_runs_init_again_only_when_what_init_reads_changed(deployment):
+    """After an init, a deploy.py run with the same inputs skips it; a changed input (here Terraform's extra init
+    arguments, which make it fail) runs it again."""
+    plan = [*DEPLOY, "plan"]
+    assert subprocess.run([*DEPLOY, "init"], capture_output=True, text=True, timeout=300).returncode == 0
+    same = subprocess.run(plan, capture_output=True, text=True, timeout=300)
+    assert same.returncode == 0 and "hashicorp/aws 3.39.0): up to date" in same.stdout, same.stdout + same.stderr
+    failing = {**os.environ, "TF_CLI_ARGS_init": "-no-such-flag"}
+    changed = subprocess.run(plan, env=failing, capture_output=True, text=True, timeout=300)
+    assert changed.returncode == 1 and "terraform init failed" in changed.stderr, changed.stdout + changed.stderr
+    assert overrides() == []
+
+
 def test_page_and_config_are_served(deployment):
     host = deployment["site_url"].split("//", 1)[1].rstrip("/")
     config = requests.get(f"{ENDPOINT}/config.js", headers={"Host": host}, timeout=10)
