@@ -131,7 +131,8 @@ def main(extra: list[str]) -> int:
             }
             # First, so their output comes first. Tried beside the stack suites instead: about 457 s against 486 s
             # for a whole run from a stopped stack, one run each, less than the spread between runs.
-            results.append(("unit", *pytest("-n", "2", *UNIT_SUITES, *extra, env=env)))
+            # In one process: the lanes beside them keep both cores busy, and two workers cost 58 CPU-s against 38.
+            results.append(("unit", *pytest("-p", "no:xdist", *UNIT_SUITES, *extra, env=env)))
             stack.result()  # a stack that cannot start or deploy ends the run here, with its own error
             print(
                 f"==> the suites that share the deployment, in {WORKERS} parallel workers; beside them, the tests "
