@@ -2,10 +2,9 @@
 
 The browser is the system's /usr/bin/chromium-headless-shell (apt package `chromium-headless-shell`: Chromium's
 headless build, the one Playwright itself runs headless), never one Playwright downloads. The full browser
-(CHROMIUM_PATH=/usr/bin/chromium) passes the same tests at three times the CPU: 7.3-8.6 CPU-s against 2.5 for a launch
-and ten page loads, on a machine the whole run keeps busy. On the local stack the page's URL is
-http://<bucket>.s3-website.localhost.localstack.cloud:4566/; that name is only in public DNS, so Chromium maps
-*.localstack.cloud to 127.0.0.1 itself and the suite works with no network at all.
+(CHROMIUM_PATH=/usr/bin/chromium) passes the same tests at about three times the CPU (`python -m bench.browser_cpu`).
+On the local stack the page's URL is http://<bucket>.s3-website.localhost.localstack.cloud:4566/; that name is only in
+public DNS, so Chromium maps *.localstack.cloud to 127.0.0.1 itself and the suite works with no network at all.
 """
 
 from __future__ import annotations
