@@ -4,6 +4,7 @@ what a user of a Lambda execution environment would notice. Needs a running stac
 
 from __future__ import annotations
 
+import contextlib
 import base64
 import json
 import os
@@ -51,8 +52,9 @@ def lam(clients):
 
 
 @pytest.fixture(scope="session")
-def make_function(lam):
-    """make_function(source, **create_function_overrides) -> name of an Active function; all deleted at the end."""
+def make_function(lam, clients):
+    """make_function(source, **create_function_overrides) -> name of an Active function; all deleted at the end, with
+    the log groups their invokes created (the stack is often a user's own: the suite leaves nothing on it)."""
     created: list[str] = []
 
     def make(source: str, **overrides) -> str:
@@ -73,6 +75,8 @@ def make_function(lam):
     yield make
     for name in created:
         lam.delete_function(FunctionName=name)
+        with contextlib.suppress(clients["logs"].exceptions.ResourceNotFoundException):  # never invoked
+            clients["logs"].delete_log_group(logGroupName=f"/aws/lambda/{name}")
 
 
 def invoke(lam, name: str, event: dict | None = None) -> tuple[dict, object]:

@@ -6,6 +6,7 @@ here a Lambda is reached the ways the product reaches one: S3 notification, Step
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import socket
@@ -63,22 +64,38 @@ def echo_function(aws):
     client.get_waiter("function_active_v2").wait(FunctionName=name)
     yield function
     client.delete_function(FunctionName=name)
+    with contextlib.suppress(aws.client("logs").exceptions.ResourceNotFoundException):
+        aws.client("logs").delete_log_group(logGroupName=f"/aws/lambda/{name}")
 
 
-def test_s3_put_and_get(aws):
+def scratch_bucket(aws, request, name: str) -> str:
+    """A bucket of the test's own, deleted with everything in it when the test ends: the stack is often a user's own,
+    and the suite leaves nothing on it."""
     s3 = aws.client("s3")
-    bucket = f"stack-s3-{RUN}"
-    s3.create_bucket(Bucket=bucket)
+    s3.create_bucket(Bucket=name)
+
+    def delete() -> None:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
+            for listed in page.get("Contents", []):
+                s3.delete_object(Bucket=name, Key=listed["Key"])
+        s3.delete_bucket(Bucket=name)
+
+    request.addfinalizer(delete)
+    return name
+
+
+def test_s3_put_and_get(aws, request):
+    s3 = aws.client("s3")
+    bucket = scratch_bucket(aws, request, f"stack-s3-{RUN}")
     s3.put_object(Bucket=bucket, Key="a/b.txt", Body=b"hello")
     assert s3.get_object(Bucket=bucket, Key="a/b.txt")["Body"].read() == b"hello"
 
 
-def test_a_slow_reader_gets_the_whole_of_a_large_object(aws):
+def test_a_slow_reader_gets_the_whole_of_a_large_object(aws, request):
     """A Lambda reads a big file from S3 as slowly as it ingests it. LocalStack's twisted server, as LocalStack
     configures it, reset such a connection 75 s after writing the last byte into its buffer (stack/loopback_server)."""
     s3 = aws.client("s3")
-    bucket = f"stack-slow-reader-{RUN}"
-    s3.create_bucket(Bucket=bucket)
+    bucket = scratch_bucket(aws, request, f"stack-slow-reader-{RUN}")
     body = bytes(range(256)) * (64 * 1024)  # 16 MiB: more than the sockets buffer, so most waits in the server
     s3.put_object(Bucket=bucket, Key="big.bin", Body=body)
     stream = s3.get_object(Bucket=bucket, Key="big.bin")["Body"]
@@ -87,7 +104,7 @@ def test_a_slow_reader_gets_the_whole_of_a_large_object(aws):
     assert first + stream.read() == body
 
 
-def test_dynamodb_create_put_update_get(aws):
+def test_dynamodb_create_put_update_get(aws, request):
     dynamodb = aws.client("dynamodb")
     table = f"stack-table-{RUN}"
     dynamodb.create_table(
@@ -96,6 +113,7 @@ def test_dynamodb_create_put_update_get(aws):
         AttributeDefinitions=[{"AttributeName": "InvoiceID", "AttributeType": "N"}],
         BillingMode="PAY_PER_REQUEST",
     )
+    request.addfinalizer(lambda: dynamodb.delete_table(TableName=table))
     dynamodb.put_item(TableName=table, Item={"InvoiceID": {"N": "7"}, "Balance": {"N": "10.25"}})
     dynamodb.update_item(
         TableName=table,
@@ -108,9 +126,8 @@ def test_dynamodb_create_put_update_get(aws):
     assert Decimal(item["Balance"]["N"]) == Decimal("10")  # DynamoDB Local says "10.00", AWS says "10"
 
 
-def test_lambda_from_s3_notification_with_encoded_key(aws, echo_function):
-    s3, bucket = aws.client("s3"), f"stack-notify-{RUN}"
-    s3.create_bucket(Bucket=bucket)
+def test_lambda_from_s3_notification_with_encoded_key(aws, echo_function, request):
+    s3, bucket = aws.client("s3"), scratch_bucket(aws, request, f"stack-notify-{RUN}")
     aws.client("lambda").add_permission(
         FunctionName=echo_function["FunctionName"],
         StatementId="s3",
@@ -138,7 +155,7 @@ def test_lambda_from_s3_notification_with_encoded_key(aws, echo_function):
     assert event_key != "in/day 1.csv" and unquote_plus(event_key) == "in/day 1.csv"
 
 
-def test_lambda_as_step_functions_task(aws, echo_function):
+def test_lambda_as_step_functions_task(aws, echo_function, request):
     sfn = aws.client("stepfunctions")
     definition = {
         "StartAt": "Double",
@@ -148,6 +165,7 @@ def test_lambda_as_step_functions_task(aws, echo_function):
         },
     }
     machine = sfn.create_state_machine(name=f"stack-sm-{RUN}", definition=json.dumps(definition), roleArn=ROLE_ARN)
+    request.addfinalizer(lambda: sfn.delete_state_machine(stateMachineArn=machine["stateMachineArn"]))
     execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps({"value": 21}))
 
     def finished():
