@@ -205,9 +205,10 @@ def init(env: dict[str, str], which: str, always: bool) -> bool:
 
 
 def use_workspace(env: dict[str, str]) -> None:
-    """The workspace TF_WORKSPACE names, created if new."""
-    workspace = env.get("TF_WORKSPACE")
-    if workspace and workspace != "default":
+    """The workspace TF_WORKSPACE names (default: `default`), created if new. Every run names its workspace, so the
+    one `terraform workspace new` selects (.terraform/environment) never decides which state a later run reads."""
+    workspace = env.setdefault("TF_WORKSPACE", "default")
+    if workspace != "default":
         plain = {k: v for k, v in env.items() if k != "TF_WORKSPACE"}
         listed = terraform(plain, "workspace", "list", capture=True).stdout.replace("*", " ").split()
         if workspace not in listed and terraform(plain, "workspace", "new", workspace, capture=True).returncode:
