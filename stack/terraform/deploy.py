@@ -206,13 +206,17 @@ def init(env: dict[str, str], which: str, always: bool) -> bool:
 
 def use_workspace(env: dict[str, str]) -> None:
     """The workspace TF_WORKSPACE names (default: `default`), created if new. Every run names its workspace, so the
-    one `terraform workspace new` selects (.terraform/environment) never decides which state a later run reads."""
+    one selected in .terraform/environment (what plain `terraform` in terraform/ uses) never decides which state a run
+    reads, and creating one leaves that selection as it was."""
     workspace = env.setdefault("TF_WORKSPACE", "default")
     if workspace != "default":
         plain = {k: v for k, v in env.items() if k != "TF_WORKSPACE"}
-        listed = terraform(plain, "workspace", "list", capture=True).stdout.replace("*", " ").split()
-        if workspace not in listed and terraform(plain, "workspace", "new", workspace, capture=True).returncode:
-            raise DeployError(f"could not create the Terraform workspace {workspace}")
+        lines = terraform(plain, "workspace", "list", capture=True).stdout.splitlines()  # "* default", "  solo"
+        if workspace not in [line.strip(" *") for line in lines]:
+            selected = next((line.strip(" *") for line in lines if line.lstrip().startswith("*")), "default")
+            if terraform(plain, "workspace", "new", workspace, capture=True).returncode:
+                raise DeployError(f"could not create the Terraform workspace {workspace}")
+            terraform(plain, "workspace", "select", selected, capture=True)  # `new` selected it: put the old one back
 
 
 def set_variables(env: dict[str, str], url: str) -> None:

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -130,6 +131,21 @@ def test_deploy_init_pins_the_offline_provider_and_cleans_up():
     result = subprocess.run([*DEPLOY, "init"], env=failing, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1 and "terraform init failed" in result.stderr, result.stdout + result.stderr
     assert overrides() == []
+
+
+def test_a_new_workspace_leaves_the_selected_one_as_it_was(offline_env):
+    """deploy.py creates TF_WORKSPACE's workspace if new; plain `terraform` in terraform/ stays on the one it was on."""
+    selected = terraform(offline_env, "workspace", "show").stdout.strip()
+    name = f"wscheck-{uuid.uuid4().hex[:8]}"
+    created = subprocess.run(
+        [*DEPLOY, "init"], env={**os.environ, "TF_WORKSPACE": name}, capture_output=True, text=True, timeout=300
+    )
+    try:
+        assert created.returncode == 0, created.stdout + created.stderr
+        assert name in terraform(offline_env, "workspace", "list").stdout
+        assert terraform(offline_env, "workspace", "show").stdout.strip() == selected
+    finally:
+        terraform(offline_env, "workspace", "delete", name)
 
 
 def test_runs_from_one_checkout_take_turns():
