@@ -250,9 +250,13 @@ def test_ses_mail_is_readable_from_the_stack(aws):
 def test_sns_sms_is_readable_from_the_stack(aws):
     number = "+1555" + str(uuid.uuid4().int)[:7]
     aws.client("sns").publish(PhoneNumber=number, Message=f"Invoice 7 paid {RUN}")
-    messages = requests.get(f"{ENDPOINT}/_aws/sns/sms-messages", params={"phoneNumber": number}, timeout=10).json()
-    texts = [sms["Message"] for sms in messages["sms_messages"][number]]
-    assert texts == [f"Invoice 7 paid {RUN}"]
+
+    def texts() -> list[str]:
+        # LocalStack stores the SMS on its publisher's thread pool, after Publish has answered.
+        messages = requests.get(f"{ENDPOINT}/_aws/sns/sms-messages", params={"phoneNumber": number}, timeout=10)
+        return [sms["Message"] for sms in messages.json()["sms_messages"].get(number, [])]
+
+    assert wait_for(texts) == [f"Invoice 7 paid {RUN}"]
 
 
 def test_up_twice_does_not_start_a_second_stack(stack_endpoint):
