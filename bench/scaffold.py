@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench.common import Stack
+from tests.helpers.stack import Bucket
 
 ROLE = "arn:aws:iam::000000000000:role/bench-scaffolding"
 
@@ -66,14 +67,7 @@ class Scaffold:
         s3 = self.stack.client("s3")
         name = self.name(what)
         s3.create_bucket(Bucket=name)
-
-        def remove() -> None:
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
-                for item in page.get("Contents", []):
-                    s3.delete_object(Bucket=name, Key=item["Key"])
-            s3.delete_bucket(Bucket=name)
-
-        self._undo.append(remove)
+        self._undo.append(Bucket(s3, name).remove)
         return name
 
     def proxy_api(self, function_name: str, path: str) -> str:

@@ -304,6 +304,12 @@ class Bucket:
         for key in keys:
             self.client.delete_object(Bucket=self.name, Key=key)
 
+    def remove(self) -> None:
+        """Every object, then the bucket itself (S3 deletes only an empty bucket)."""
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.name):
+            self.delete(*(listed["Key"] for listed in page.get("Contents", [])))
+        self.client.delete_bucket(Bucket=self.name)
+
 
 class FromAddress(HTTPAdapter):
     """Connections from one local address: the API's per-client limits key on it (docs/payments.md)."""
@@ -459,6 +465,14 @@ def own_embedded_stack(home: Path, make_up_environment: dict[str, str] | None = 
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def delete_function(lambdas, logs, name: str) -> None:
+    """A test's function and the log group its invokes created: the stack is often a user's own, and a suite leaves
+    nothing on it."""
+    lambdas.delete_function(FunctionName=name)
+    with contextlib.suppress(logs.exceptions.ResourceNotFoundException):  # never invoked
+        logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")
 
 
 def zipped(files: dict[str, str]) -> bytes:

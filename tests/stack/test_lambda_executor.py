@@ -4,7 +4,6 @@ what a user of a Lambda execution environment would notice. Needs a running stac
 
 from __future__ import annotations
 
-import contextlib
 import base64
 import json
 import os
@@ -17,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from tests.helpers.stack import REPO, own_embedded_stack, wait_for, zipped
+from tests.helpers.stack import REPO, delete_function, own_embedded_stack, wait_for, zipped
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/lambda-executor-test"  # LocalStack does not enforce IAM
@@ -74,9 +73,7 @@ def make_function(lam, clients):
 
     yield make
     for name in created:
-        lam.delete_function(FunctionName=name)
-        with contextlib.suppress(clients["logs"].exceptions.ResourceNotFoundException):  # never invoked
-            clients["logs"].delete_log_group(logGroupName=f"/aws/lambda/{name}")
+        delete_function(lam, clients["logs"], name)
 
 
 def invoke(lam, name: str, event: dict | None = None) -> tuple[dict, object]:

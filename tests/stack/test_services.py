@@ -6,15 +6,12 @@ here a Lambda is reached the ways the product reaches one: S3 notification, Step
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import socket
 import subprocess
 import sys
 import time
 import uuid
-import zipfile
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote_plus
@@ -22,7 +19,16 @@ from urllib.parse import unquote_plus
 import pytest
 import requests
 
-from tests.helpers.stack import ENDPOINT, REPO, client_session, stack_mode, wait_for
+from tests.helpers.stack import (
+    ENDPOINT,
+    REPO,
+    Bucket,
+    client_session,
+    delete_function,
+    stack_mode,
+    wait_for,
+    zipped,
+)
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/stack-test"  # LocalStack does not enforce IAM
@@ -49,23 +55,18 @@ def handler(event, context):
 @pytest.fixture(scope="module")
 def echo_function(aws):
     client = aws.client("lambda")
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.writestr("handler.py", ECHO_HANDLER)
     name = f"stack-echo-{RUN}"
     function = client.create_function(
         FunctionName=name,
         Runtime="python3.13",
         Role=ROLE_ARN,
         Handler="handler.handler",
-        Code={"ZipFile": archive.getvalue()},
+        Code={"ZipFile": zipped({"handler.py": ECHO_HANDLER})},
         Timeout=10,
     )
     client.get_waiter("function_active_v2").wait(FunctionName=name)
     yield function
-    client.delete_function(FunctionName=name)
-    with contextlib.suppress(aws.client("logs").exceptions.ResourceNotFoundException):
-        aws.client("logs").delete_log_group(logGroupName=f"/aws/lambda/{name}")
+    delete_function(client, aws.client("logs"), name)
 
 
 def scratch_bucket(aws, request, name: str) -> str:
@@ -73,14 +74,7 @@ def scratch_bucket(aws, request, name: str) -> str:
     and the suite leaves nothing on it."""
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=name)
-
-    def delete() -> None:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
-            for listed in page.get("Contents", []):
-                s3.delete_object(Bucket=name, Key=listed["Key"])
-        s3.delete_bucket(Bucket=name)
-
-    request.addfinalizer(delete)
+    request.addfinalizer(Bucket(s3, name).remove)
     return name
 
 
