@@ -42,6 +42,17 @@ def position(story: list[tuple[str, str, str]], source: str, text: str) -> int:
     return found[0]
 
 
+class Unfinished(str):
+    """A tool's output that lacks a step still to come: no answer yet to wait_for, and printed whole when the wait
+    times out, so a failed run says which steps did come."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"the output\n{self}"
+
+
 def told(*args: str, until: tuple[str, ...]) -> str:
     """The output of make with these arguments once it holds every string of `until` (CloudWatch Logs gets an
     invocation's lines when it ends, so the last function's may come after the payment settled)."""
@@ -49,7 +60,7 @@ def told(*args: str, until: tuple[str, ...]) -> str:
     def complete():
         result = make(*args, timeout=120)
         assert result.returncode in (0, 1), result.stderr
-        return all(text in result.stdout for text in until) and result.stdout
+        return result.stdout if all(text in result.stdout for text in until) else Unfinished(result.stdout)
 
     return wait_for(complete, timeout=60, interval=1)
 
