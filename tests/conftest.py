@@ -145,11 +145,17 @@ def deployment(stack_endpoint) -> dict:
     return outputs.load(outputs.LOCAL)  # build/outputs.json, or DEPLOY_OUTPUTS: another deployment's
 
 
+@pytest.fixture(scope="session")
+def payments(aws, deployment):
+    """The deployed payments table, which the api fixture's wait_until_settled reads while it waits."""
+    return aws.resource("dynamodb").Table(deployment["payments_table"])
+
+
 @pytest.fixture
-def api(deployment) -> Api:
+def api(deployment, payments) -> Api:
     """The deployed public API, as one user's client calls it: each test from a loopback address of its own, so no
     test spends another's per-client limits (docs/payments.md, "The public page")."""
-    return Api(deployment["api_url"])
+    return Api(deployment["api_url"], payments=payments)
 
 
 @pytest.fixture

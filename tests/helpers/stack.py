@@ -338,13 +338,18 @@ def client_session(address: str | None = None) -> requests.Session:
     return session
 
 
+SETTLED = ("notified", "declined", "failed")  # a payment's last statuses
+
+
 class Api:
     """The public API as one user's client sees it, from an address of its own (client_session)."""
 
-    def __init__(self, base_url: str, session: requests.Session | None = None):
+    def __init__(self, base_url: str, session: requests.Session | None = None, payments=None):
+        """payments: the deployment's payments table (a boto3 Table), which wait_until_settled reads while it waits."""
         self.base_url = base_url.rstrip("/")
         self.session = session or client_session()
         self.address = self.session.client_address
+        self.payments = payments
 
     def balance(self, invoice_id) -> requests.Response:
         return self.session.get(f"{self.base_url}/paymentbalance/{invoice_id}", timeout=30)
@@ -360,12 +365,22 @@ class Api:
         return self.session.get(f"{self.base_url}/payments/{payment_id}", timeout=30)
 
     def wait_until_settled(self, payment_id: str, timeout: float = 60.0) -> dict:
-        """The payment's status once it is notified, declined or failed."""
+        """The payment's status, as the status endpoint shows it, once it is notified, declined or failed.
+
+        With the payments table at hand, the wait polls the payment's record and asks the endpoint once it is settled:
+        a read costs the stack 7 ms of CPU against 37 ms for the endpoint, which runs a function, and these polls
+        were about 40 CPU-s of a `make test` on a machine that is CPU-bound through it."""
 
         def settled():
             body = self.status(payment_id).json()
-            return body if body.get("Status") in ("notified", "declined", "failed") else None
+            return body if body.get("Status") in SETTLED else None
 
+        def record_settled():
+            record = self.payments.get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item", {})
+            return record.get("Status") in SETTLED
+
+        if self.payments is not None:
+            wait_for(record_settled, timeout=timeout)
         return wait_for(settled, timeout=timeout)
 
 

@@ -102,8 +102,8 @@ def figures():
 class CountedApi(Api):
     """The public API client of tests/helpers/stack.py, counting every request it sends for the report."""
 
-    def __init__(self, base_url: str, figures: Figures):
-        super().__init__(base_url)
+    def __init__(self, base_url: str, figures: Figures, payments=None):
+        super().__init__(base_url, payments=payments)
         self.figures = figures
 
     def balance(self, invoice_id):
@@ -120,5 +120,5 @@ class CountedApi(Api):
 
 
 @pytest.fixture
-def api(deployment, figures) -> CountedApi:
-    return CountedApi(deployment["api_url"], figures)
+def api(deployment, figures, payments) -> CountedApi:
+    return CountedApi(deployment["api_url"], figures, payments)
