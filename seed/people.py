@@ -50,7 +50,8 @@ class NameSampler:
         }
         self._last = _Distribution.load(names.FILES["last"])
 
-    def full_name(self, rng: random.Random) -> str:
-        gender = rng.choice(("male", "female"))
+    def full_name(self, rng: random.Random, gender: str | None = None) -> str:
+        """names.get_full_name(gender): a gender of "male" or "female", or a random one."""
+        gender = gender or rng.choice(("male", "female"))
         first = self._first[gender].pick(rng)
         return f"{first} {self._last.pick(rng)}"

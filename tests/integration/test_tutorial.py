@@ -1,6 +1,7 @@
 """The original tutorial this product grew from, unchanged: its files and its page's request against the deployed stack.
 
-The artefacts are made with the tutorial's own algorithms: the `names` package, its columns, value ranges and file
+The artefacts are made with the tutorial's own algorithms: the `names` package (drawn as seed/people.py draws it,
+exactly as the package does without reading its files again for every name), its columns, value ranges and file
 names, no header, dropped at the bucket root. One of its bugs is left out, as the issue asks: its salary generator
 gave an employee a new EmpID (and a new random name) every month, so no employee ever had a year; here each of the
 100 employees keeps one EmpID and one name. (Its other bugs are in its functions and page, which are not used: its
@@ -21,10 +22,10 @@ import uuid
 from collections import defaultdict
 from decimal import Decimal
 
-import names
 import pytest
 import requests
 
+from seed.people import NameSampler
 from tests.helpers.stack import GOOD_CARD, Bucket, sent_emails, unique_phone, wait_for
 
 TIMEOUT = 180.0  # 1,000 bills and 12 x 100 salaries on a loaded 2-core machine
@@ -36,7 +37,8 @@ EMPLOYEES = range(1, 101)
 
 def tutorial_bills() -> dict[int, tuple[str, int]]:
     """logs/paymentbalance.csv's rows: InvoiceID -> (CustomerName, Balance); IsProcessed is always 0."""
-    return {n: (names.get_full_name(gender="female"), random.randint(500, 900)) for n in BILL_IDS}
+    names, rng = NameSampler(), random.Random()
+    return {n: (names.full_name(rng, gender="female"), rng.randint(500, 900)) for n in BILL_IDS}
 
 
 def bills_csv(bills: dict[int, tuple[str, int]]) -> str:
@@ -45,8 +47,9 @@ def bills_csv(bills: dict[int, tuple[str, int]]) -> str:
 
 def tutorial_salaries() -> dict[str, list[tuple[int, str, int]]]:
     """logs/salarydata-<month>.csv's rows by key: even rows a male name, odd ones a female name, salary 5555-7777."""
-    staff = [(n, names.get_full_name(gender="male" if n % 2 == 0 else "female")) for n in EMPLOYEES]
-    return {key: [(emp_id, name, random.randint(5555, 7777)) for emp_id, name in staff] for key in SALARY_KEYS}
+    names, rng = NameSampler(), random.Random()
+    staff = [(n, names.full_name(rng, gender="male" if n % 2 == 0 else "female")) for n in EMPLOYEES]
+    return {key: [(emp_id, name, rng.randint(5555, 7777)) for emp_id, name in staff] for key in SALARY_KEYS}
 
 
 def salary_csv(rows: list[tuple[int, str, int]]) -> str:

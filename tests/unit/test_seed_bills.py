@@ -31,6 +31,10 @@ def test_sampler_draws_exactly_what_the_names_package_draws_from_the_same_genera
     from_names_package = [names.get_full_name() for _ in range(200)]
     rng = random.Random(2026)
     assert [sampler.full_name(rng) for _ in range(200)] == from_names_package
+    random.seed(2027)
+    of_a_gender = [names.get_full_name(gender=("male", "female")[n % 2]) for n in range(200)]
+    rng = random.Random(2027)
+    assert [sampler.full_name(rng, ("male", "female")[n % 2]) for n in range(200)] == of_a_gender
 
 
 def test_file_has_the_header_the_row_count_and_the_day_in_its_name(tmp_path, sampler):
