@@ -4,10 +4,12 @@ data: tables, objects, log groups, LocalStack's own log, workflow histories, que
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -48,35 +50,57 @@ def pages(client, operation: str, key: str, **kwargs):
 
 
 def everything_stored(aws):
-    """(kind, where, text) for every place the stack keeps data."""
-    dynamodb = aws.client("dynamodb")
-    for table in pages(dynamodb, "list_tables", "TableNames"):
-        for item in pages(dynamodb, "scan", "Items", TableName=table):
-            yield "dynamodb", table, json.dumps(item)
-    s3 = aws.client("s3")
-    for bucket in pages(s3, "list_buckets", "Buckets"):
-        for entry in pages(s3, "list_objects_v2", "Contents", Bucket=bucket["Name"]):
-            if entry.get("StorageClass") in ("GLACIER", "DEEP_ARCHIVE"):  # the failure tests' archived files
-                s3.restore_object(Bucket=bucket["Name"], Key=entry["Key"], RestoreRequest={"Days": 1})
-            body = s3.get_object(Bucket=bucket["Name"], Key=entry["Key"])["Body"].read()
-            yield "s3", f"{bucket['Name']}/{entry['Key']}", body.decode("utf-8", "replace")
-    logs = aws.client("logs")
-    for group in pages(logs, "describe_log_groups", "logGroups"):
-        for event in pages(logs, "filter_log_events", "events", logGroupName=group["logGroupName"]):
-            yield "logs", group["logGroupName"], event["message"]
-    yield "localstack log", str(STACK_STATE.parent), without_invoice_ids_of_lookups(localstack_log())
-    sfn = aws.client("stepfunctions")
-    for machine in pages(sfn, "list_state_machines", "stateMachines"):
-        for execution in pages(sfn, "list_executions", "executions", stateMachineArn=machine["stateMachineArn"]):
-            events = list(pages(sfn, "get_execution_history", "events", executionArn=execution["executionArn"]))
-            yield "sfn", execution["name"], json.dumps(events, default=str)
-    sqs = aws.client("sqs")
-    for url in pages(sqs, "list_queues", "QueueUrls"):
+    """(kind, where, text) for every place the stack keeps data. The places are read four at a time: the scan runs alone
+    at the end of `make test`, and it reads every item, object, log event and workflow history the stack ever kept
+    (hundreds of histories after a few runs), one request each, while the machine's second core would wait."""
+    with ThreadPoolExecutor(4) as pool:
+        for found in pool.map(lambda read: read(), readers(aws)):
+            yield from found
+
+
+def readers(aws):
+    """For each place the stack keeps data, a function that reads it: [(kind, where, text)]."""
+    dynamodb, s3, logs = aws.client("dynamodb"), aws.client("s3"), aws.client("logs")
+    sfn, sqs = aws.client("stepfunctions"), aws.client("sqs")
+
+    def table(name):
+        return [("dynamodb", name, json.dumps(item)) for item in pages(dynamodb, "scan", "Items", TableName=name)]
+
+    def stored_object(bucket, entry):
+        if entry.get("StorageClass") in ("GLACIER", "DEEP_ARCHIVE"):  # the failure tests' archived files
+            s3.restore_object(Bucket=bucket, Key=entry["Key"], RestoreRequest={"Days": 1})
+        body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+        return [("s3", f"{bucket}/{entry['Key']}", body.decode("utf-8", "replace"))]
+
+    def log_group(name):
+        return [
+            ("logs", name, event["message"]) for event in pages(logs, "filter_log_events", "events", logGroupName=name)
+        ]
+
+    def history(execution):
+        events = list(pages(sfn, "get_execution_history", "events", executionArn=execution["executionArn"]))
+        return [("sfn", execution["name"], json.dumps(events, default=str))]
+
+    def queue(url):
         messages = list(receive_all(sqs, url, hide_seconds=30))
         show_again(sqs, url, messages)
-        yield from (("sqs", url, message["Body"]) for message in messages)
-    yield "ses", "outbox", requests.get(f"{ENDPOINT}/_aws/ses", timeout=30).text
-    yield "sns", "sms outbox", requests.get(f"{ENDPOINT}/_aws/sns/sms-messages", timeout=30).text
+        return [("sqs", url, message["Body"]) for message in messages]
+
+    for name in pages(dynamodb, "list_tables", "TableNames"):
+        yield functools.partial(table, name)
+    for bucket in pages(s3, "list_buckets", "Buckets"):
+        for entry in pages(s3, "list_objects_v2", "Contents", Bucket=bucket["Name"]):
+            yield functools.partial(stored_object, bucket["Name"], entry)
+    for group in pages(logs, "describe_log_groups", "logGroups"):
+        yield functools.partial(log_group, group["logGroupName"])
+    yield lambda: [("localstack log", str(STACK_STATE.parent), without_invoice_ids_of_lookups(localstack_log()))]
+    for machine in pages(sfn, "list_state_machines", "stateMachines"):
+        for execution in pages(sfn, "list_executions", "executions", stateMachineArn=machine["stateMachineArn"]):
+            yield functools.partial(history, execution)
+    for url in pages(sqs, "list_queues", "QueueUrls"):
+        yield functools.partial(queue, url)
+    yield lambda: [("ses", "outbox", requests.get(f"{ENDPOINT}/_aws/ses", timeout=30).text)]
+    yield lambda: [("sns", "sms outbox", requests.get(f"{ENDPOINT}/_aws/sns/sms-messages", timeout=30).text)]
 
 
 def test_no_card_number_is_kept_anywhere(aws, deployment):
