@@ -376,8 +376,10 @@ class Api:
             return body if body.get("Status") in SETTLED else None
 
         def record_settled():
-            record = self.payments.get_item(Key={"PaymentId": payment_id}, ConsistentRead=True).get("Item", {})
-            return record.get("Status") in SETTLED
+            # Through the table's client: the waits of a burst run in threads, and a boto3 resource is not thread-safe.
+            key = {"PaymentId": payment_id}
+            record = self.payments.meta.client.get_item(TableName=self.payments.name, Key=key, ConsistentRead=True)
+            return record.get("Item", {}).get("Status") in SETTLED
 
         if self.payments is not None:
             wait_for(record_settled, timeout=timeout)
