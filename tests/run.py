@@ -1,11 +1,9 @@
 """`make test`: every suite, in as little wall time as the stack allows, with nothing dropped.
 
 The suites mostly wait on the stack (a payment takes seconds of workflow, not of CPU), so they run side by side:
-  1. the stack starts if it is not up, and the deployment is applied (once, not once per worker); beside it, from the
-     start, in lanes of their own:
-     - the unit tests, at the lowest CPU priority (they need no stack, so they take only the CPU the rest leaves);
-     - as soon as the stack answers, the files of tests/conftest.py's ON_OWN_STACK, which start a stack of their own
-       and need nothing deployed, one test at a time;
+  1. the unit tests run while the stack starts and the deployment is applied (once, not once per worker); beside
+     them, as soon as the stack answers, the files of tests/conftest.py's ON_OWN_STACK, which start a stack of their
+     own and need nothing deployed, one test at a time in a lane of their own;
   2. the tests that share the deployment run in WORKERS parallel workers, each test on whichever worker is free,
      except the files of tests/conftest.py's KEEP_TOGETHER (deploy.py turns, the failure queue), each whole on one
      worker; beside them, in lanes of their own, one test at a time:
@@ -49,26 +47,12 @@ WORKERS = os.environ.get("TEST_WORKERS", "3")
 LOGS = REPO / "build"
 
 
-def pytest(*args: str, env: dict[str, str], output: TextIO | None = None, niceness: int = 0) -> tuple[int, float]:
+def pytest(*args: str, env: dict[str, str], output: TextIO | None = None) -> tuple[int, float]:
     started = time.monotonic()
     code = subprocess.run(
-        [sys.executable, "-m", "pytest", *args],
-        cwd=REPO,
-        env=env,
-        stdout=output,
-        stderr=output,
-        preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
+        [sys.executable, "-m", "pytest", *args], cwd=REPO, env=env, stdout=output, stderr=output
     ).returncode
     return code, time.monotonic() - started
-
-
-def unit_tests(extra: list[str], env: dict[str, str]) -> tuple[int, float]:
-    """The unit tests, in a lane of their own at the lowest CPU priority: they need no stack, so they can take only
-    the CPU the rest leaves, which is about a tenth of the machine over a run (tests waiting on the stack, the end
-    of the parallel phase), and the tests that use the stack start without waiting for them. In one process: two
-    workers cost 58 CPU-s against 38."""
-    with lane_log("unit").open("w") as log:
-        return pytest("-p", "no:xdist", *UNIT_SUITES, *extra, env=env, output=log, niceness=19)
 
 
 def lane_log(name: str) -> Path:
@@ -130,23 +114,25 @@ def main(extra: list[str]) -> int:
     results: list[tuple[str, int, float]] = []
     LOGS.mkdir(exist_ok=True)  # the background lanes' logs
     try:
-        with ThreadPoolExecutor(max_workers=6) as background:
+        with ThreadPoolExecutor(max_workers=5) as background:
             print(
-                f"==> {'the stack starts and ' if started_here else ''}the deployment is applied; beside it, in "
-                f"lanes of their own, the unit tests at the lowest CPU priority and the tests with a stack of their own"
-                f" (output: {lane_log('unit').relative_to(REPO)}, {lane_log('own stack').relative_to(REPO)})",
+                f"==> unit tests, while {'the stack starts and ' if started_here else ''}the deployment is applied "
+                f"and the tests with a stack of their own start (output: {lane_log('own stack').relative_to(REPO)})",
                 flush=True,
             )
             stack_up = background.submit(start, started_here)
             stack = background.submit(deploy, stack_up)
             lanes = {
-                "unit": background.submit(unit_tests, extra, env),
                 "own stack": background.submit(in_background, "own stack", "own_stack", extra, env, stack_up),
                 "own deployment": background.submit(on_own_deployment, stack, extra, deployed),
                 "mostly waiting": background.submit(
                     in_background, "mostly waiting", "mostly_waiting", extra, deployed, stack
                 ),
             }
+            # First, so their output comes first. Tried beside the stack suites instead: about 457 s against 486 s
+            # for a whole run from a stopped stack, one run each, less than the spread between runs.
+            # In one process: the lanes beside them keep both cores busy, and two workers cost 58 CPU-s against 38.
+            results.append(("unit", *pytest("-p", "no:xdist", *UNIT_SUITES, *extra, env=env)))
             stack.result()  # a stack that cannot start or deploy ends the run here, with its own error
             print(
                 f"==> the suites that share the deployment, in {WORKERS} parallel workers; beside them, the tests "
