@@ -158,7 +158,8 @@ def load_schema(path: Path) -> Schema:
     """An assembly's Schema, kept beside it (a pickle) for as long as the assembly and this file's code are the same:
     parsing >100 MB of JSON costs 2-3 CPU-s an assembly, in every process that checks the modules (0.2 s from here)."""
     cache = path.with_name(path.name + ".schema.pickle")
-    key = hashlib.sha256(Path(__file__).read_bytes() + f"{path.stat().st_size}:{path.stat().st_mtime_ns}".encode())
+    assembly = path.stat()
+    key = hashlib.sha256(Path(__file__).read_bytes() + f"{assembly.st_size}:{assembly.st_mtime_ns}".encode())
     with contextlib.suppress(OSError, EOFError, ImportError, AttributeError, ValueError, pickle.UnpicklingError):
         kept_key, schema = pickle.loads(cache.read_bytes())
         if kept_key == key.hexdigest():

@@ -381,9 +381,10 @@ class Api:
             record = self.payments.meta.client.get_item(TableName=self.payments.name, Key=key, ConsistentRead=True)
             return record.get("Item", {}).get("Status") in SETTLED
 
+        deadline = time.monotonic() + timeout  # one deadline for both waits, so a failure shows within timeout
         if self.payments is not None:
             wait_for(record_settled, timeout=timeout)
-        return wait_for(settled, timeout=timeout)
+        return wait_for(settled, timeout=max(deadline - time.monotonic(), 1.0))  # at least one ask
 
 
 def declining_card(last4: str = "0002") -> str:
