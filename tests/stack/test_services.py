@@ -149,6 +149,57 @@ def test_lambda_from_s3_notification_with_encoded_key(aws, echo_function, reques
     assert event_key != "in/day 1.csv" and unquote_plus(event_key) == "in/day 1.csv"
 
 
+ROLLOVER_HANDLER = """
+import boto3
+
+def handler(event, context):
+    boto3.client("s3").put_object(Bucket=event["bucket"], Key=f"ran/{event['n']}", Body=b"1")
+"""
+
+
+def test_events_sent_while_a_deploy_replaces_the_function_all_run_within_seconds(aws, request):
+    """A deploy replaces a function's version while events for it are arriving (an upload just after `make deploy`).
+    LocalStack 4.14's poller of the replaced version dropped an event it received while stopping, hidden for the
+    function's timeout + 60 s (stack/localstack_fixes, lambda_events.py); each of three rollovers here, with events
+    sent through it every 50 ms, lost some that way. Every event must run well before that."""
+    if stack_mode() == "docker":
+        pytest.skip("docker mode runs LocalStack's image as it is, with the fault (docs/stack.md)")
+    lambdas, s3 = aws.client("lambda"), aws.client("s3")
+    bucket = scratch_bucket(aws, request, f"stack-rollover-{RUN}")
+    name = f"stack-rollover-{RUN}"
+    lambdas.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=ROLE_ARN,
+        Handler="handler.handler",
+        Code={"ZipFile": zipped({"handler.py": ROLLOVER_HANDLER})},
+        Timeout=3,  # a hidden event would come back after 63 s
+    )
+    request.addfinalizer(lambda: delete_function(lambdas, aws.client("logs"), name))
+    lambdas.get_waiter("function_active_v2").wait(FunctionName=name)
+
+    sent = 0
+    for rollover in range(3):
+        lambdas.update_function_configuration(FunctionName=name, Environment={"Variables": {"ROLLOVER": str(rollover)}})
+        through_the_rollover = time.monotonic() + 3
+        while time.monotonic() < through_the_rollover:
+            event = json.dumps({"bucket": bucket, "n": sent})
+            lambdas.invoke(FunctionName=name, InvocationType="Event", Payload=event)
+            sent += 1
+            time.sleep(0.05)
+        lambdas.get_waiter("function_updated_v2").wait(FunctionName=name)
+
+    def ran() -> int:
+        return sum(
+            len(page.get("Contents", [])) for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        )
+
+    deadline = time.monotonic() + 30
+    while (count := ran()) < sent and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert count == sent, f"{count} of {sent} events ran within 30 s"
+
+
 def test_lambda_as_step_functions_task(aws, echo_function, request):
     sfn = aws.client("stepfunctions")
     definition = {
