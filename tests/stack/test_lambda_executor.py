@@ -438,8 +438,8 @@ def test_killing_the_template_mid_invocation_loses_no_async_invocation(stack_wit
     )
     bucket = f"lx-{RUN}-kill"
     s3.create_bucket(Bucket=bucket)
-    # Created with its code, not updated to it: LocalStack's poller of the replaced version can take an event sent
-    # just after an update and hide it for the function's timeout + 60 s (event_manager.py, Poller.run).
+    # Created with its code, not updated to it: no version rollover for the event to race (without the fix in
+    # stack/localstack_fixes/lambda_events.py such an event hid for the function's timeout + 60 s).
     name = create_probe(lam, "python3.13", SLOW_WRITER)
 
     runtime = str(stack_with_few_runtimes["home"] / "runtimes" / "python3.13")
