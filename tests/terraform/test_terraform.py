@@ -422,6 +422,15 @@ def test_page_and_config_are_served(deployment):
     assert page.text == (REPO / "site" / "index.html").read_text()
 
 
+def deploy_within(command: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    """`deploy.py command`, failing the test with what it printed if it is still running after timeout seconds."""
+    try:
+        return subprocess.run([*DEPLOY, command], env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as stuck:
+        printed = stuck.stdout.decode(errors="replace") if isinstance(stuck.stdout, bytes) else stuck.stdout or ""
+        pytest.fail(f"`deploy.py {command}` still running after {timeout} s; it printed, last:\n{printed[-6000:]}")
+
+
 def test_a_destroyed_deployment_leaves_nothing(deployment, tmp_path):
     """A second deployment (own prefix, workspace and sender) is applied and destroyed; none of its names remain."""
     prefix = "tfcheck"
@@ -433,8 +442,8 @@ def test_a_destroyed_deployment_leaves_nothing(deployment, tmp_path):
         "DEPLOY_OUTPUTS": str(tmp_path / "outputs.json"),
         "TF_VAR_manage_api_gateway_account": "false",  # account-wide: the first deployment owns it
     }
-    applied = subprocess.run([*DEPLOY, "apply"], env=env, capture_output=True, text=True, timeout=600)
-    destroyed = subprocess.run([*DEPLOY, "destroy"], env=env, capture_output=True, text=True, timeout=600)
+    applied = deploy_within("apply", env, timeout=180)  # both well inside the test's 300 s, so that a stuck
+    destroyed = deploy_within("destroy", env, timeout=90)  # apply fails with Terraform's output, not pytest's timeout
     assert applied.returncode == 0, applied.stdout[-6000:] + applied.stderr[-2000:]
     assert destroyed.returncode == 0, destroyed.stdout[-6000:] + destroyed.stderr[-2000:]
     assert overrides() == []
