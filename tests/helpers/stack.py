@@ -485,6 +485,21 @@ def own_embedded_stack(home: Path, make_up_environment: dict[str, str] | None = 
             process.wait()
 
 
+def create_test_function(lambdas, name: str, handler_source: str, role: str, **settings) -> dict:
+    """A function of one handler.py (python3.13 unless settings say otherwise), Active when this returns; settings are
+    create_function's other arguments. The role is only a name to LocalStack, which does not enforce IAM."""
+    arguments = {
+        "FunctionName": name,
+        "Runtime": "python3.13",
+        "Role": role,
+        "Handler": "handler.handler",
+        "Code": {"ZipFile": zipped({"handler.py": handler_source})},
+    }
+    function = lambdas.create_function(**{**arguments, **settings})
+    lambdas.get_waiter("function_active_v2").wait(FunctionName=name)
+    return function
+
+
 def delete_function(lambdas, logs, name: str) -> None:
     """A test's function and the log group its invokes created: the stack is often a user's own, and a suite leaves
     nothing on it."""

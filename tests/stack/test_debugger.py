@@ -19,7 +19,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.helpers.stack import own_embedded_stack, wait_for, zipped
+from tests.helpers.stack import create_test_function, own_embedded_stack, wait_for, zipped
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/debugger-test"  # LocalStack does not enforce IAM
@@ -154,16 +154,7 @@ def test_a_client_stops_at_breakpoints_past_the_timeout_and_the_invoke_completes
     )
     # Deployed under a prefix, as Terraform names it (payproc-start-payment): DEBUG_FUNCTION gave the short name.
     name = f"dbg{RUN}-start-payment"
-    lam.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Role=ROLE_ARN,
-        Handler="handler.handler",
-        Code={"ZipFile": zipped({"handler.py": HANDLER})},
-        Timeout=TIMEOUT_S,
-        Layers=[layer["LayerVersionArn"]],
-    )
-    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    create_test_function(lam, name, HANDLER, ROLE_ARN, Timeout=TIMEOUT_S, Layers=[layer["LayerVersionArn"]])
     # Not a `with` block: a failing test must not wait for an invoke that may be waiting for a debugger.
     pool = ThreadPoolExecutor(1)
     dap = None

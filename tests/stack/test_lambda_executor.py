@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from tests.helpers.stack import REPO, delete_function, own_embedded_stack, wait_for, zipped
+from tests.helpers.stack import REPO, create_test_function, delete_function, own_embedded_stack, wait_for, zipped
 
 RUN = uuid.uuid4().hex[:8]
 ROLE_ARN = "arn:aws:iam::000000000000:role/lambda-executor-test"  # LocalStack does not enforce IAM
@@ -362,15 +362,7 @@ def stack_with_few_runtimes(tmp_path_factory):
 
 def create_probe(lam, runtime: str, code: str = PROBE) -> str:
     name = f"lx-{RUN}-{runtime.replace('.', '-')}"
-    lam.create_function(
-        FunctionName=name,
-        Runtime=runtime,
-        Role=ROLE_ARN,
-        Handler="handler.handler",
-        Code={"ZipFile": zipped({"handler.py": code})},
-        Timeout=5,
-    )
-    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    create_test_function(lam, name, code, ROLE_ARN, Runtime=runtime, Timeout=5)
     return name
 
 

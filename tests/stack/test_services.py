@@ -24,10 +24,10 @@ from tests.helpers.stack import (
     REPO,
     Bucket,
     client_session,
+    create_test_function,
     delete_function,
     stack_mode,
     wait_for,
-    zipped,
 )
 
 RUN = uuid.uuid4().hex[:8]
@@ -56,16 +56,7 @@ def handler(event, context):
 def echo_function(aws):
     client = aws.client("lambda")
     name = f"stack-echo-{RUN}"
-    function = client.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Role=ROLE_ARN,
-        Handler="handler.handler",
-        Code={"ZipFile": zipped({"handler.py": ECHO_HANDLER})},
-        Timeout=10,
-    )
-    client.get_waiter("function_active_v2").wait(FunctionName=name)
-    yield function
+    yield create_test_function(client, name, ECHO_HANDLER, ROLE_ARN, Timeout=10)
     delete_function(client, aws.client("logs"), name)
 
 
@@ -167,16 +158,8 @@ def test_events_sent_while_a_deploy_replaces_the_function_all_run_within_seconds
     lambdas, s3 = aws.client("lambda"), aws.client("s3")
     bucket = scratch_bucket(aws, request, f"stack-rollover-{RUN}")
     name = f"stack-rollover-{RUN}"
-    lambdas.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Role=ROLE_ARN,
-        Handler="handler.handler",
-        Code={"ZipFile": zipped({"handler.py": ROLLOVER_HANDLER})},
-        Timeout=3,  # a hidden event would come back after 63 s
-    )
+    create_test_function(lambdas, name, ROLLOVER_HANDLER, ROLE_ARN, Timeout=3)  # a hidden event: back after 63 s
     request.addfinalizer(lambda: delete_function(lambdas, aws.client("logs"), name))
-    lambdas.get_waiter("function_active_v2").wait(FunctionName=name)
 
     sent = 0
     for rollover in range(3):
