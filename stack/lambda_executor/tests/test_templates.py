@@ -23,27 +23,34 @@ SPAWNER = ThreadPoolExecutor(max_workers=1)
 
 
 class Forked:
-    """One environment forked from `template`, with `source` as handler.py in its own code folder."""
+    """One environment forked from `template`, with `source` as handler.py in its own code folder and `layers` after
+    it on its path, as executor.py forks one. `hello` and `replies` keep what it reported."""
 
-    def __init__(self, template: templates.Template, code: Path, source: str, files=None, **env: str) -> None:
+    def __init__(self, template: templates.Template, code: Path, source: str, files=None, layers=(), **env: str):
         code.mkdir()
         (code / "handler.py").write_text(textwrap.dedent(source))
         for name, text in (files or {}).items():
             (code / name).write_text(text)
         self.log = tempfile.TemporaryFile()
         self.channel, theirs = socket.socketpair()
-        environment = {"PATH": os.environ["PATH"], "PYTHONPATH": str(code), "_HANDLER": "handler.handler", **env}
-        self.process = template.fork(environment, str(code), theirs, self.log.fileno())
+        self.env = {"PATH": os.environ["PATH"], "_HANDLER": "handler.handler", **env}
+        self.env["PYTHONPATH"] = os.pathsep.join(map(str, [code, *layers]))
+        self.process = template.fork(self.env, str(code), theirs, self.log.fileno(), list(map(str, layers)))
         theirs.close()
         self.reader = self.channel.makefile("rb")
         self.channel.settimeout(10)
-        assert json.loads(self.reader.readline()) == {"ready": True, "debugger": False}
+        self.hello = json.loads(self.reader.readline())
+        assert self.hello["ready"] is True and self.hello["debugger"] is False, self.hello
+        self.replies: list[dict] = []
 
     def invoke(self, event: object) -> object:
         request = {"id": "r", "arn": "arn", "payload": json.dumps(event), "trace": "", "deadline_ms": 1e15}
         self.channel.sendall(json.dumps(request).encode() + b"\n")
         line = self.reader.readline()
-        return json.loads(json.loads(line)["body"]) if line else None
+        if not line:
+            return None
+        self.replies.append(json.loads(line))
+        return json.loads(self.replies[-1]["body"])
 
     def output(self) -> str:
         return os.pread(self.log.fileno(), 1 << 20, 0).decode()
@@ -59,7 +66,7 @@ def pid_exists(pid: int) -> bool:
 
 @pytest.fixture
 def template():
-    started = templates.Template(Path(sys.executable), bootstrap.__file__, SPAWNER)
+    started = templates.Template.start(Path(sys.executable), bootstrap.__file__, SPAWNER)
     yield started
     started.stop()
 
@@ -128,3 +135,129 @@ def test_a_function_that_brings_a_preloaded_package_is_not_forked(tmp_path):
     assert templates.shadowed(["boto3"], [str(tmp_path)]) == str(tmp_path / "boto3")
     assert templates.shadowed(["boto3"], [str(tmp_path / "other")]) is None
     assert not templates.forkable({"PYTHONWARNINGS": "error"}) and templates.forkable({"PYTHONPATH": "/x"})
+
+
+@pytest.fixture
+def runtime_template():
+    """The runtime's template through the registry executor.py uses, with nothing learned; all stopped after."""
+    templates._lessons.clear()
+    templates._models.clear()
+    yield templates.template_for(Path(sys.executable), bootstrap.__file__, SPAWNER)
+    for started in templates._templates.values():
+        started.stop()
+    templates._templates.clear()
+    templates._lessons.clear()
+    templates._models.clear()
+
+
+CREATES_A_CLIENT = """
+    import sys
+    import boto3
+    def handler(event, context):
+        asked = sys.modules["__main__"]._LOADER.asked  # the shared loader's loads: the template's, then this fork's
+        loaded_before = ["load_service_model", "sqs", "service-2", None] in asked
+        boto3.client("sqs", region_name="us-east-1", endpoint_url="http://127.0.0.1:9", aws_access_key_id="k",
+                     aws_secret_access_key="s")
+        return {"loaded_before": loaded_before}
+"""
+
+
+def test_the_models_a_fork_loaded_are_loaded_by_the_template_before_the_next_fork(runtime_template, tmp_path):
+    first = Forked(runtime_template, tmp_path / "a", CREATES_A_CLIENT)
+    assert first.invoke({}) == {"loaded_before": False}
+    reported = first.replies[-1]["models"]
+    assert ["load_service_model", "sqs", "service-2", None] in reported
+    assert first.invoke({}) == {"loaded_before": True} and "models" not in first.replies[-1]  # reported once
+    templates.learn_models(Path(sys.executable), reported)
+    second = Forked(runtime_template, tmp_path / "b", CREATES_A_CLIENT)
+    assert second.invoke({}) == {"loaded_before": True}
+    assert "models" not in second.replies[-1]  # nothing new to report
+
+
+LAYER = {
+    "pure_mod.py": "STATE = []\n",
+    "shared_mod.py": "import os\nRUNTIME = os.environ.get('AWS_EXECUTION_ENV')\n",
+    "own_mod.py": "import os\nSETTING = os.environ.get('FUNCTION_SETTING')\n",
+    # Read nothing themselves, but import own_mod, which the handler had imported first: the fork sees an import
+    # statement (so late_mod is left out at once); importlib's call it does not (so the template refuses sly_mod).
+    "late_mod.py": "import own_mod\n",
+    "sly_mod.py": "import importlib\nimportlib.import_module('own_mod')\n",
+}
+USES_THE_LAYER = """
+    import sys
+    OURS = ("pure_mod", "shared_mod", "own_mod", "late_mod", "sly_mod")
+    PRELOADED = sorted(name for name in OURS if name in sys.modules)
+    import own_mod, pure_mod, shared_mod, late_mod, sly_mod
+    def handler(event, context):
+        pure_mod.STATE.append(1)
+        return {"preloaded": PRELOADED, "setting": own_mod.SETTING, "runtime": shared_mod.RUNTIME,
+                "state": len(pure_mod.STATE), "pure_mod": pure_mod.__file__}
+"""
+
+
+def test_a_layer_template_preloads_what_a_fork_imported_from_its_layers_and_nothing_of_another_function(
+    runtime_template, tmp_path
+):
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    for name, text in LAYER.items():
+        (layer / name).write_text(text)
+    interpreter, layers, runtime = Path(sys.executable), (str(layer),), "AWS_Lambda_python3.x"
+    teacher = Forked(
+        runtime_template,
+        tmp_path / "a",
+        USES_THE_LAYER,
+        layers=[layer],
+        FUNCTION_SETTING="a",
+        AWS_EXECUTION_ENV=runtime,
+    )
+    assert teacher.invoke({})["preloaded"] == []
+    assert {module: (reads, imported) for module, reads, imported in teacher.hello["layer_modules"]} == {
+        "own_mod": (["FUNCTION_SETTING"], ["os"]),
+        "pure_mod": ([], []),
+        "shared_mod": (["AWS_EXECUTION_ENV"], ["os"]),
+        "late_mod": ([], ["own_mod"]),
+        "sly_mod": ([], ["importlib"]),
+    }
+    templates.learn(interpreter, layers, teacher.hello["layer_modules"], teacher.env)
+    assert templates._lessons[(interpreter, layers)].modules == ["pure_mod", "shared_mod", "sly_mod"]
+    env_b = {"FUNCTION_SETTING": "b", "AWS_EXECUTION_ENV": runtime}
+    # Importing sly_mod in the template reads FUNCTION_SETTING: refused, and left out of the next try.
+    assert templates.layer_template_for(runtime_template, layers, env_b, str(tmp_path / "b")) is None
+    assert templates._lessons[(interpreter, layers)].modules == ["pure_mod", "shared_mod"]
+    layered = templates.layer_template_for(runtime_template, layers, env_b, str(tmp_path / "b"))
+    assert layered is not None and {"pure_mod", "shared_mod"} <= set(layered.preloaded)
+
+    b = Forked(layered, tmp_path / "b", USES_THE_LAYER, layers=[layer], **env_b)
+    c = Forked(layered, tmp_path / "c", USES_THE_LAYER, layers=[layer], FUNCTION_SETTING="c", AWS_EXECUTION_ENV=runtime)
+    first_b, second_b, first_c = b.invoke({}), b.invoke({}), c.invoke({})
+    assert first_b["preloaded"] == ["pure_mod", "shared_mod"]  # the others: each function's own import
+    assert (first_b["setting"], first_c["setting"]) == ("b", "c") and first_b["runtime"] == runtime
+    assert (second_b["state"], first_c["state"]) == (2, 1)  # a preloaded module's state is each environment's own
+    assert first_b["pure_mod"] == str(layer / "pure_mod.py")
+    # Not from the layer template: another value of a variable its imports read; code that brings a layer module.
+    other_runtime = {"FUNCTION_SETTING": "d", "AWS_EXECUTION_ENV": "AWS_Lambda_other"}
+    assert templates.layer_template_for(runtime_template, layers, other_runtime, str(tmp_path / "d")) is None
+    (tmp_path / "e").mkdir()
+    (tmp_path / "e" / "pure_mod.py").write_text("STATE = None\n")
+    assert templates.layer_template_for(runtime_template, layers, env_b, str(tmp_path / "e")) is None
+    assert templates.layer_template_for(runtime_template, layers, env_b, str(tmp_path / "b")) is layered
+
+
+CREATES_A_RESOURCE = """
+    import boto3
+    def handler(event, context):
+        for _ in range(3):  # each Session adds boto3's models to the loader's paths: once is enough
+            table = boto3.resource("dynamodb", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
+                                   aws_access_key_id="k", aws_secret_access_key="s").Table("t")
+        return {"table": table.name, "paths": len(boto3.Session()._loader.search_paths)}
+"""
+
+
+def test_a_fork_builds_boto3_resources_from_the_models_its_template_loaded(runtime_template, tmp_path):
+    first = Forked(runtime_template, tmp_path / "a", CREATES_A_RESOURCE)
+    assert first.invoke({})["table"] == "t"
+    assert ["load_service_model", "dynamodb", "resources-1", None] in first.replies[-1]["models"]
+    templates.learn_models(Path(sys.executable), first.replies[-1]["models"])
+    second = Forked(runtime_template, tmp_path / "b", CREATES_A_RESOURCE)
+    assert second.invoke({}) == first.invoke({})

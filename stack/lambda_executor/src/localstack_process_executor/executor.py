@@ -172,6 +172,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             )
             raise StatusErrorException("Environment startup failed", body)
         self._debugger_port = debugger.port() if hello.get("debugger") else None
+        self._learn(hello)
         if debug_arguments and not self._debugger_port:
             LOG.warning(
                 "Lambda %s: 127.0.0.1:%d is taken (another environment of it holds the debugger): this "
@@ -181,23 +182,27 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             )
 
     def _forked(self, channel: socket.socket) -> templates.ForkedProcess | None:
-        """The environment forked from its runtime's warm template (templates.py); None when it must start the usual
-        way: forks switched off, a start-up-only PYTHON* variable, or a package of the template's that the function
-        brings its own of. A template that cannot serve is logged, and the environment starts the usual way."""
+        """The environment forked from a warm template (templates.py): its layers' one when they have one that fits,
+        else its runtime's. None when it must start the usual way: forks switched off, a start-up-only PYTHON*
+        variable, or a package of the template's that the function brings its own of. A template that cannot serve
+        is logged, and the environment starts the usual way."""
         if not templates.enabled():
             return None
         if not templates.forkable(self._env):
             return None
+        code, *layers = self._env["PYTHONPATH"].split(os.pathsep)
         try:
-            template = templates.template_for(self._interpreter, BOOTSTRAP, _SPAWNER)
-            if brought := templates.shadowed(template.preloaded, self._env["PYTHONPATH"].split(os.pathsep)):
+            runtime = templates.template_for(self._interpreter, BOOTSTRAP, _SPAWNER)
+            if brought := templates.shadowed(runtime.preloaded, [code, *layers]):
                 LOG.info(
                     "Lambda %s brings its own %s: started without the template",
                     self.function_version.qualified_arn,
                     brought,
                 )
                 return None
-            return template.fork(self._env, self._env["LAMBDA_TASK_ROOT"], channel, self._log.fileno())
+            template = templates.layer_template_for(runtime, tuple(layers), self._env, code) or runtime
+            teach = [] if templates.taught(self._interpreter, tuple(layers)) else layers
+            return template.fork(self._env, code, channel, self._log.fileno(), teach)
         except templates.TemplateUnavailable as problem:
             LOG.warning("Lambda %s starts without a template: %s", self.function_version.qualified_arn, problem)
             return None
@@ -286,7 +291,16 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             code = self._kill()
             body = self._exit_error(request_id, -signal.SIGKILL if code is None else code)
             return self._result(request_id, body, True, self._take_logs(), started)
+        self._learn(reply)
         return self._result(request_id, reply["body"].encode(), not reply["ok"], self._take_logs(), started)
+
+    def _learn(self, message: dict[str, Any]) -> None:
+        """What a forked environment reports for its templates: its layers' modules (once), the models it loaded."""
+        if "layer_modules" in message:
+            layers = tuple(self._env["PYTHONPATH"].split(os.pathsep)[1:])
+            templates.learn(self._interpreter, layers, message["layer_modules"], self._env)
+        if "models" in message:
+            templates.learn_models(self._interpreter, message["models"])
 
     def _await_reply_while_debugged(self, timeout: float) -> None:
         """Return once the reply can be read. Past the function's timeout, keep waiting while a debugger client is

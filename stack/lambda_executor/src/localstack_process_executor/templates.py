@@ -18,6 +18,7 @@ import socket
 import subprocess
 import threading
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,41 @@ class ForkedProcess:
 
 
 class Template:
-    def __init__(self, interpreter: Path, bootstrap: str, spawner: Executor) -> None:
+    """A template process and the executor's end of its control socket. The runtime's template is started
+    (Template.start); a layer template is forked from it (branch)."""
+
+    def __init__(
+        self, interpreter: Path, process: subprocess.Popen | ForkedProcess, control: socket.socket, what: str
+    ) -> None:
+        self.interpreter = interpreter  # the runtime venv's python
+        self._process = process
+        self._socket = control
+        self._started: queue.Queue[int] = queue.Queue()
+        self._exits: dict[int, int] = {}
+        self._exited = threading.Condition()
+        self._dead = False
+        self._fork_lock = threading.Lock()  # one request in flight: its "started" answer is the next one
+        control.settimeout(START_TIMEOUT_S)
+        try:
+            hello = json.loads(control.recv(1 << 16) or b"null")
+        except (OSError, ValueError) as error:
+            self.stop()
+            raise TemplateUnavailable(f"{what} did not start: {error}") from error
+        if hello and "refused" in hello:
+            self.stop()
+            raise Refused(f"{what} refused: {hello['refused']}", hello.get("module"))
+        if not hello or not hello.get("ready"):
+            self.stop()
+            raise TemplateUnavailable(f"{what} did not start (exit {self._process.poll()})")
+        control.settimeout(None)
+        self.preloaded: list[str] = hello["preloaded"]
+        threading.Thread(target=self._read, name=f"process-executor-template-{self._process.pid}", daemon=True).start()
+
+    @classmethod
+    def start(cls, interpreter: Path, bootstrap: str, spawner: Executor) -> Template:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)  # one message per datagram
         try:
-            self._process = spawner.submit(
+            process = spawner.submit(
                 subprocess.Popen,
                 [str(interpreter), "-u", "-s", bootstrap, "--template", str(theirs.fileno()), str(os.getpid())],
                 env={"PATH": f"{interpreter.parent}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
@@ -69,24 +101,17 @@ class Template:
             ).result()
         finally:
             theirs.close()
-        self._socket = ours
-        self._started: queue.Queue[int] = queue.Queue()
-        self._exits: dict[int, int] = {}
-        self._exited = threading.Condition()
-        self._dead = False
-        self._fork_lock = threading.Lock()  # one request in flight: its "started" answer is the next one
-        ours.settimeout(START_TIMEOUT_S)
+        return cls(interpreter, process, ours, f"the template of {interpreter}")
+
+    def branch(self, lesson: Lesson) -> Template:
+        """A layer template forked from this one, preloading what the lesson says (Refused if it cannot)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            hello = json.loads(ours.recv(1 << 16) or b"null")
-        except (OSError, ValueError) as error:
-            self.stop()
-            raise TemplateUnavailable(f"the template of {interpreter} did not start: {error}") from error
-        if not hello or not hello.get("ready"):
-            self.stop()
-            raise TemplateUnavailable(f"the template of {interpreter} did not start (exit {self._process.poll()})")
-        ours.settimeout(None)
-        self.preloaded: list[str] = hello["preloaded"]
-        threading.Thread(target=self._read, name=f"process-executor-template-{self._process.pid}", daemon=True).start()
+            pid = self._request({"template": lesson.request()}, [theirs.fileno()])
+        finally:
+            theirs.close()
+        what = f"the template of layers {', '.join(lesson.layers)}"
+        return Template(self.interpreter, ForkedProcess(pid, self), ours, what)
 
     def _read(self) -> None:
         while True:
@@ -112,20 +137,27 @@ class Template:
     def alive(self) -> bool:
         return not self._dead and self._process.poll() is None
 
-    def fork(self, env: dict[str, str], cwd: str, channel: socket.socket, log_fd: int) -> ForkedProcess:
+    def fork(
+        self, env: dict[str, str], cwd: str, channel: socket.socket, log_fd: int, layers: list[str]
+    ) -> ForkedProcess:
+        """An environment forked from this template. Before forking, the template loads the service models forks of
+        its runtime have reported (learn_models). The fork reports the models it loads and, given its layers, what it
+        imported from them (learn)."""
+        request = {"env": env, "cwd": cwd, "layers": layers, "models": _models.get(self.interpreter, [])}
+        return ForkedProcess(self._request(request, [channel.fileno(), log_fd]), self)
+
+    def _request(self, request: dict[str, Any], fds: list[int]) -> int:
         with self._fork_lock:
             if not self.alive:
                 raise TemplateUnavailable("the template has died")
             try:
-                socket.send_fds(
-                    self._socket, [json.dumps({"env": env, "cwd": cwd}).encode()], [channel.fileno(), log_fd]
-                )
+                socket.send_fds(self._socket, [json.dumps(request).encode()], fds)
                 pid = self._started.get(timeout=FORK_TIMEOUT_S)
             except (OSError, queue.Empty) as error:
                 raise TemplateUnavailable(f"the template did not fork: {error!r}") from error
         if not pid:
             raise TemplateUnavailable("the template died while forking")
-        return ForkedProcess(pid, self)
+        return pid
 
     def exit_code(self, pid: int, timeout: float, forget: bool) -> int | None:
         """The environment's exit code; None while it runs (or, after timeout, if its end was never reported).
@@ -146,8 +178,61 @@ class Template:
         self._socket.close()
 
 
-_templates: dict[Path, Template] = {}
+class Refused(TemplateUnavailable):
+    """A layer template that would not preload its lesson; module: the one to leave out next time (None: none)."""
+
+    def __init__(self, message: str, module: str | None) -> None:
+        super().__init__(message)
+        self.module = module
+
+
+# Variables a layer module's import may read and still be preloaded: every function of a runtime has the same value
+# (the executor's and LocalStack's own). A module that read any other variable the function sets stays its own.
+SHARED_VARIABLES = frozenset(
+    {"AWS_EXECUTION_ENV", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_REGION", "AWS_DEFAULT_REGION", "LANG", "PATH", "TZ"}
+)
+
+
+@dataclass
+class Lesson:
+    """What the first forked environment of a function on these layers imported from them: the modules a layer
+    template preloads, and the values (None: unset) of the variables their imports read, which a function must have
+    too to fork from it."""
+
+    layers: tuple[str, ...]
+    modules: list[str]
+    env: dict[str, str | None]
+
+    @classmethod
+    def taught(cls, layers: tuple[str, ...], imported: list[list[Any]], env: dict[str, str]) -> Lesson:
+        """From a fork's layer_modules ([[module, variables read, modules imported], ...], bootstrap.py): those that
+        read neither the whole environment nor a setting of this function's, nor import one that does."""
+        reads = {module: names for module, names, _ in imported}
+        imports = {module: [other for other in others if other in reads] for module, _, others in imported}
+        own = {
+            module
+            for module, names in reads.items()
+            if "*" in names or any(name in env and name not in SHARED_VARIABLES for name in names)
+        }
+        while spread := {module for module in imports if module not in own and own.intersection(imports[module])}:
+            own |= spread
+        modules = [module for module in reads if module not in own]
+        return cls(layers, modules, {name: env.get(name) for module in modules for name in reads[module]})
+
+    def fits(self, env: dict[str, str]) -> bool:
+        return all(env.get(name) == value for name, value in self.env.items())
+
+    def without(self, module: str) -> Lesson:
+        return Lesson(self.layers, [name for name in self.modules if name != module], self.env)
+
+    def request(self) -> dict[str, Any]:
+        return {"paths": list(self.layers), "modules": self.modules, "env": self.env}
+
+
+_templates: dict[Any, Template] = {}
 _templates_lock = threading.Lock()
+_lessons: dict[tuple[Path, tuple[str, ...]], Lesson] = {}
+_models: dict[Path, list[list[Any]]] = {}  # per runtime: the service-model loads its forks reported, in order
 
 
 def template_for(interpreter: Path, bootstrap: str, spawner: Executor) -> Template:
@@ -157,8 +242,53 @@ def template_for(interpreter: Path, bootstrap: str, spawner: Executor) -> Templa
         if template is None or not template.alive:
             if template is not None:
                 LOG.warning("the template of %s has died: starting a new one", interpreter)
-            template = _templates[interpreter] = Template(interpreter, bootstrap, spawner)
+            template = _templates[interpreter] = Template.start(interpreter, bootstrap, spawner)
         return template
+
+
+def layer_template_for(runtime: Template, layers: tuple[str, ...], env: dict[str, str], code: str) -> Template | None:
+    """The live layer template for a function of these layers and settings, forked from its runtime's template now
+    if there is none; None when the function forks from the runtime's: nothing learned yet for these layers, other
+    values of the variables the lesson names, code that brings a package of the layers' own, or a refusal (logged;
+    the module it names is left out of the next try)."""
+    if not layers:
+        return None
+    with _templates_lock:
+        lesson = _lessons.get((runtime.interpreter, layers))
+        if lesson is None or not lesson.modules or not lesson.fits(env):
+            return None
+        key = (runtime.interpreter, layers, json.dumps(lesson.env, sort_keys=True))
+        template = _templates.get(key)
+        if template is None or not template.alive:
+            try:
+                template = _templates[key] = runtime.branch(lesson)
+            except TemplateUnavailable as problem:
+                LOG.info("%s: environments of these layers fork from the runtime's template", problem)
+                if isinstance(problem, Refused):
+                    _lessons[(runtime.interpreter, layers)] = (
+                        lesson.without(problem.module) if problem.module else Lesson(layers, [], {})
+                    )
+                return None
+    return None if shadowed(template.preloaded, [code]) else template
+
+
+def taught(interpreter: Path, layers: tuple[str, ...]) -> bool:
+    """Whether a fork has taught what these layers' template preloads (a fork that need not teach skips the walk
+    over its modules, which would copy pages it shares)."""
+    return (interpreter, layers) in _lessons
+
+
+def learn(interpreter: Path, layers: tuple[str, ...], imported: list[list[Any]], env: dict[str, str]) -> None:
+    """A fork's report of what its handler imported from its layers; the first one for these layers teaches."""
+    with _templates_lock:
+        _lessons.setdefault((interpreter, layers), Lesson.taught(layers, imported, env))
+
+
+def learn_models(interpreter: Path, calls: list[list[Any]]) -> None:
+    """A fork's report of the service models it loaded: the runtime's templates load them before their next forks."""
+    with _templates_lock:
+        known = _models.setdefault(interpreter, [])
+        known.extend(call for call in calls if call not in known)
 
 
 def forkable(env: dict[str, str]) -> bool:
