@@ -39,13 +39,21 @@ def stack_rss_mb() -> float:
 
 def pss_mb(pid: int) -> float:
     """A process's proportional set size in MB (its shared pages divided among their sharers); 0 when it is gone."""
+    return smaps_mb(pid, ("Pss",))
+
+
+def private_mb(pid: int) -> float:
+    """A process's private memory in MB (USS: the pages only it maps, what it costs beyond what it shares)."""
+    return smaps_mb(pid, ("Private_Clean", "Private_Dirty"))
+
+
+def smaps_mb(pid: int, fields: tuple[str, ...]) -> float:
+    """The sum of these /proc/<pid>/smaps_rollup fields in MB; 0 when the process is gone."""
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
     except OSError:
-        pass
-    return 0.0
+        return 0.0
+    return sum(int(line.split()[1]) for line in lines if line.split(":")[0] in fields) / 1024
 
 
 def stack_pss() -> dict[str, float]:
@@ -94,19 +102,25 @@ def stack_cpu_seconds() -> dict[str, float]:
 NOOP_HANDLER = "def handler(event, context):\n    return event\n"
 
 
-def new_function(client, code: str = NOOP_HANDLER, env: dict[str, str] | None = None) -> str:
-    """A new python3.13 function with this handler.py (a new one has no warm environment yet); its name."""
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.writestr("handler.py", code)
+def new_function(
+    client, code: str | bytes = NOOP_HANDLER, env: dict[str, str] | None = None, layers: list[str] | None = None
+) -> str:
+    """A new python3.13 function with this handler.py (or this zip) and layers (a new one has no warm environment
+    yet); its name."""
+    if isinstance(code, str):
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as bundle:
+            bundle.writestr("handler.py", code)
+        code = archive.getvalue()
     name = f"bench-{uuid.uuid4().hex[:8]}"
     client.create_function(
         FunctionName=name,
         Runtime="python3.13",
         Role="arn:aws:iam::000000000000:role/bench",
         Handler="handler.handler",
-        Code={"ZipFile": archive.getvalue()},
+        Code={"ZipFile": code},
         Environment={"Variables": env or {}},
+        Layers=layers or [],
     )
     client.get_waiter("function_active_v2").wait(FunctionName=name)
     return name
@@ -122,9 +136,9 @@ def use_local_stack() -> None:
     )
 
 
-def timed_invoke(client, name: str) -> float:
+def timed_invoke(client, name: str, payload: bytes = b"{}") -> float:
     started = time.perf_counter()
-    response = client.invoke(FunctionName=name, Payload=b"{}")
+    response = client.invoke(FunctionName=name, Payload=payload)
     response["Payload"].read()
     assert "FunctionError" not in response, response
     return (time.perf_counter() - started) * 1000
