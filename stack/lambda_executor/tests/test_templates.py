@@ -243,6 +243,13 @@ def test_a_layer_template_preloads_what_a_fork_imported_from_its_layers_and_noth
     assert templates.layer_template_for(runtime_template, layers, env_b, str(tmp_path / "e")) is None
     assert templates.layer_template_for(runtime_template, layers, env_b, str(tmp_path / "b")) is layered
 
+    # A layer template that dies takes its forks with it (their parent-death signal) and is replaced at the next start.
+    os.killpg(layered._process.pid, signal.SIGKILL)
+    assert b.process.wait() == -signal.SIGTERM
+    replaced = templates.layer_template_for(runtime_template, layers, env_b, str(tmp_path / "b"))
+    assert replaced is not None and replaced is not layered and replaced.alive
+    assert Forked(replaced, tmp_path / "f", USES_THE_LAYER, layers=[layer], **env_b).invoke({})["setting"] == "b"
+
 
 CREATES_A_RESOURCE = """
     import boto3
