@@ -268,3 +268,29 @@ def test_a_fork_builds_boto3_resources_from_the_models_its_template_loaded(runti
     templates.learn_models(Path(sys.executable), first.replies[-1]["models"])
     second = Forked(runtime_template, tmp_path / "b", CREATES_A_RESOURCE)
     assert second.invoke({}) == first.invoke({})
+
+
+@pytest.fixture
+def started_beside_a_settings_file(tmp_path, monkeypatch):
+    """The templates start in a folder that has a settings.txt too (as LocalStack's folder could)."""
+    (tmp_path / "localstack").mkdir()
+    (tmp_path / "localstack" / "settings.txt").write_text("LocalStack's")
+    monkeypatch.chdir(tmp_path / "localstack")
+
+
+def test_a_layer_module_that_reads_a_file_of_the_function_at_import_is_not_preloaded(
+    started_beside_a_settings_file, runtime_template, tmp_path
+):
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "settings_mod.py").write_text("VALUE = open('settings.txt').read()  # the function's, from its folder\n")
+    (layer / "pure_mod.py").write_text("STATE = []\n")
+    source = "import pure_mod, settings_mod\ndef handler(event, context):\n    return settings_mod.VALUE\n"
+    interpreter, layers = Path(sys.executable), (str(layer),)
+    teacher = Forked(runtime_template, tmp_path / "a", source, {"settings.txt": "a"}, layers=[layer])
+    templates.learn(interpreter, layers, teacher.hello["layer_modules"], teacher.env)
+    assert templates._lessons[(interpreter, layers)].modules == ["pure_mod", "settings_mod"]  # it read no variable
+    assert templates.layer_template_for(runtime_template, layers, {}, str(tmp_path / "b")) is None  # refused
+    assert templates._lessons[(interpreter, layers)].modules == ["pure_mod"]
+    layered = templates.layer_template_for(runtime_template, layers, {}, str(tmp_path / "b"))
+    assert Forked(layered, tmp_path / "b", source, {"settings.txt": "b"}, layers=[layer]).invoke({}) == "b"

@@ -27,6 +27,7 @@ import select
 import signal
 import socket
 import sys
+import tempfile
 import time
 import traceback
 from typing import Any, Callable
@@ -392,6 +393,10 @@ def layer_template(request: dict[str, Any], control: socket.socket) -> None:
     os.environ.update({name: value for name, value in env.items() if value is not None})
     sys.path[:0] = request["paths"]
     importlib.invalidate_caches()
+    # No working folder: an import that opens a file of the function's (relative to its code folder, where the fork
+    # that taught ran) fails here and is refused, instead of reading whatever LocalStack's folder holds.
+    os.chdir(gone := tempfile.mkdtemp(prefix="layer-template-"))
+    os.rmdir(gone)
     files = sorted(os.listdir("/proc/self/fd"))
     for module in request["modules"]:
         with watched_environment() as reads:
