@@ -209,6 +209,49 @@ def test_layer_python_dir_is_on_the_path(lam, make_function):
     assert result == 42
 
 
+LAYERED = """
+import os, sys
+
+PRELOADED = sorted(name for name in ("shared_lib", "settings_lib") if name in sys.modules)
+import settings_lib, shared_lib
+
+
+def handler(event, context):
+    shared_lib.CALLERS.append(os.environ["AWS_LAMBDA_FUNCTION_NAME"])
+    parent = os.getppid()
+    grandparent = open(f"/proc/{parent}/stat").read().rsplit(")", 1)[1].split()[1]
+    return {
+        "preloaded": PRELOADED, "greeting": settings_lib.GREETING, "callers": shared_lib.CALLERS,
+        "parent": open(f"/proc/{parent}/cmdline").read(), "grandparent": open(f"/proc/{grandparent}/cmdline").read(),
+    }
+"""
+
+
+def test_a_layer_s_modules_are_preloaded_for_the_next_environments_and_a_setting_s_reader_is_not(lam, make_function):
+    layer = lam.publish_layer_version(
+        LayerName=f"lx-{RUN}-preloaded",
+        Content={
+            "ZipFile": zipped(
+                {
+                    "python/shared_lib.py": "CALLERS = []\n",
+                    "python/settings_lib.py": "import os\nGREETING = os.environ.get('GREETING')\n",
+                }
+            )
+        },
+        CompatibleRuntimes=["python3.13"],
+    )
+    settings = {"Layers": [layer["LayerVersionArn"]]}
+    first = make_function(LAYERED, Environment={"Variables": {"GREETING": "first"}}, **settings)
+    _, taught = invoke(lam, first)  # its environment, forked from the runtime's template, reports its layer's imports
+    assert taught["preloaded"] == [] and "localstack.runtime.main" in taught["grandparent"], taught
+    second = make_function(LAYERED, Environment={"Variables": {"GREETING": "second"}}, **settings)
+    response, layered = invoke(lam, second)
+    assert "FunctionError" not in response, layered
+    assert "--template" in layered["parent"] and "--template" in layered["grandparent"]  # a layer template's fork
+    assert layered["preloaded"] == ["shared_lib"]  # settings_lib read GREETING: each function imports its own
+    assert layered["greeting"] == "second" and layered["callers"] == [second]  # nothing of the first function's
+
+
 def test_handler_exception_is_a_function_error(lam, make_function):
     source = "def handler(event, context):\n    raise ValueError('card declined: ' + event['why'])\n"
     name = make_function(source)
