@@ -294,3 +294,22 @@ def test_a_layer_module_that_reads_a_file_of_the_function_at_import_is_not_prelo
     assert templates._lessons[(interpreter, layers)].modules == ["pure_mod"]
     layered = templates.layer_template_for(runtime_template, layers, {}, str(tmp_path / "b"))
     assert Forked(layered, tmp_path / "b", source, {"settings.txt": "b"}, layers=[layer]).invoke({}) == "b"
+
+
+def test_a_layer_template_whose_environments_all_ended_long_ago_is_stopped(runtime_template, tmp_path, monkeypatch):
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "pure_mod.py").write_text("STATE = []\n")
+    source = "import pure_mod\ndef handler(event, context):\n    return 1\n"
+    interpreter, layers = Path(sys.executable), (str(layer),)
+    teacher = Forked(runtime_template, tmp_path / "a", source, layers=[layer])
+    templates.learn(interpreter, layers, teacher.hello["layer_modules"], teacher.env)
+    layered = templates.layer_template_for(runtime_template, layers, {}, str(tmp_path / "b"))
+    running = Forked(layered, tmp_path / "b", source, layers=[layer])
+    monkeypatch.setattr(templates, "LAYER_TEMPLATE_IDLE_S", 0.0)
+    assert templates.layer_template_for(runtime_template, layers, {}, str(tmp_path / "c")) is layered  # one runs
+    os.killpg(running.process.pid, signal.SIGKILL)
+    running.process.wait()
+    replaced = templates.layer_template_for(runtime_template, layers, {}, str(tmp_path / "c"))
+    assert not layered.alive and replaced is not None and replaced is not layered
+    assert Forked(replaced, tmp_path / "c", source, layers=[layer]).invoke({}) == 1

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ LOG = logging.getLogger(__name__)
 FORK_VARIABLE = "PROCESS_EXECUTOR_FORK"
 START_TIMEOUT_S = 30.0  # importing boto3 on a loaded machine takes seconds
 FORK_TIMEOUT_S = 10.0
+LAYER_TEMPLATE_IDLE_S = 600.0  # a layer template with no environment running for this long is stopped
 # The PYTHON* variables a fork takes on after its interpreter has started (bootstrap.become_environment); any other
 # (PYTHONWARNINGS, PYTHONHASHSEED...) is read at start-up only, so such a function starts the usual way.
 APPLIED_AFTER_START = ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
@@ -70,6 +72,8 @@ class Template:
         self._exited = threading.Condition()
         self._dead = False
         self._fork_lock = threading.Lock()  # one request in flight: its "started" answer is the next one
+        self._forks: set[int] = set()  # its forks that have not ended
+        self.last_fork = time.monotonic()
         control.settimeout(START_TIMEOUT_S)
         try:
             hello = json.loads(control.recv(1 << 16) or b"null")
@@ -127,6 +131,7 @@ class Template:
             elif "exited" in message:
                 with self._exited:
                     self._exits[message["exited"]] = message["code"]
+                    self._forks.discard(message["exited"])
                     self._exited.notify_all()
         with self._exited:  # its environments die with it (their parent-death signal)
             self._dead = True
@@ -157,7 +162,16 @@ class Template:
                 raise TemplateUnavailable(f"the template did not fork: {error!r}") from error
         if not pid:
             raise TemplateUnavailable("the template died while forking")
+        with self._exited:
+            self._forks.add(pid)
+            self.last_fork = time.monotonic()
         return pid
+
+    @property
+    def idle_since(self) -> float | None:
+        """When it last forked, if none of its forks is running now (else None)."""
+        with self._exited:
+            return None if self._forks else self.last_fork
 
     def exit_code(self, pid: int, timeout: float, forget: bool) -> int | None:
         """The environment's exit code; None while it runs (or, after timeout, if its end was never reported).
@@ -254,6 +268,7 @@ def layer_template_for(runtime: Template, layers: tuple[str, ...], env: dict[str
     if not layers:
         return None
     with _templates_lock:
+        retire_idle_layer_templates()
         lesson = _lessons.get((runtime.interpreter, layers))
         if lesson is None or not lesson.modules or not lesson.fits(env):
             return None
@@ -270,6 +285,18 @@ def layer_template_for(runtime: Template, layers: tuple[str, ...], env: dict[str
                     )
                 return None
     return None if shadowed(template.preloaded, [code]) else template
+
+
+def retire_idle_layer_templates() -> None:
+    """Stop the layer templates none of whose forks has run for LAYER_TEMPLATE_IDLE_S: each deploy of a changed
+    layer is a new layer version, in a new folder, with a template of its own; the old one's would otherwise stay for
+    LocalStack's lifetime. One still in use is forked again from its runtime's at its next cold start. Under the
+    lock."""
+    for key, template in list(_templates.items()):
+        idle_since = template.idle_since if isinstance(key, tuple) else None  # a runtime's template is keyed by path
+        if idle_since is not None and time.monotonic() - idle_since > LAYER_TEMPLATE_IDLE_S:
+            template.stop()
+            del _templates[key]
 
 
 def taught(interpreter: Path, layers: tuple[str, ...]) -> bool:
