@@ -58,6 +58,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self._log: BinaryIO | None = None  # closed with this object, never under a running invoke
         self._debugger_port: int | None = None  # set while this environment's process holds the debugger
         self._code_started: frozenset | None = None  # hot reload: the code's state when the process started
+        self._layers: tuple[str, ...] = ()  # the layers' folders on the function's path, chosen at start()
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
@@ -101,7 +102,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         # unpacks them over each other; the code comes first, the runtime venv's boto3 last.
         layer_dirs = [self._layer_code(layer) / "python" for layer in reversed(config_.layers)]
         version = actual.removeprefix("python")
-        paths = [code] + [str(p) for d in layer_dirs for p in (d / f"lib/python{version}/site-packages", d)]
+        self._layers = tuple(str(p) for d in layer_dirs for p in (d / f"lib/python{version}/site-packages", d))
         # A fresh environment, not LocalStack's: nothing of its venv (PYTHONPATH, VIRTUAL_ENV...) leaks in.
         # AWS_ENDPOINT_URL comes with env_vars: LocalStack builds it from get_endpoint_from_executor() (loopback).
         self._env = {
@@ -109,7 +110,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             "LANG": "C.UTF-8",
             **{k: str(v) for k, v in env_vars.items()},
             "LAMBDA_TASK_ROOT": code,
-            "PYTHONPATH": os.pathsep.join(paths),
+            "PYTHONPATH": os.pathsep.join([code, *self._layers]),
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{actual}",
         }
         if config_.code.is_hot_reloading():
@@ -190,18 +191,18 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             return None
         if not templates.forkable(self._env):
             return None
-        code, *layers = self._env["PYTHONPATH"].split(os.pathsep)
+        code = self._env["LAMBDA_TASK_ROOT"]
         try:
             runtime = templates.template_for(self._interpreter, BOOTSTRAP, _SPAWNER)
-            if brought := templates.shadowed(runtime.preloaded, [code, *layers]):
+            if brought := templates.shadowed(runtime.preloaded, [code, *self._layers]):
                 LOG.info(
                     "Lambda %s brings its own %s: started without the template",
                     self.function_version.qualified_arn,
                     brought,
                 )
                 return None
-            template = templates.layer_template_for(runtime, tuple(layers), self._env, code) or runtime
-            teach = [] if templates.taught(self._interpreter, tuple(layers)) else layers
+            template = templates.layer_template_for(runtime, self._layers, self._env, code) or runtime
+            teach = [] if templates.taught(self._interpreter, self._layers) else list(self._layers)
             return template.fork(self._env, code, channel, self._log.fileno(), teach)
         except templates.TemplateUnavailable as problem:
             LOG.warning("Lambda %s starts without a template: %s", self.function_version.qualified_arn, problem)
@@ -297,8 +298,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     def _learn(self, message: dict[str, Any]) -> None:
         """What a forked environment reports for its templates: its layers' modules (once), the models it loaded."""
         if "layer_modules" in message:
-            layers = tuple(self._env["PYTHONPATH"].split(os.pathsep)[1:])
-            templates.learn(self._interpreter, layers, message["layer_modules"], self._env)
+            templates.learn(self._interpreter, self._layers, message["layer_modules"], self._env)
         if "models" in message:
             templates.learn_models(self._interpreter, message["models"])
 
