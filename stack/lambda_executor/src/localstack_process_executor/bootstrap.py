@@ -280,14 +280,22 @@ def layer_modules(before: set[str], reads: dict[str, set[str]], layers: list[str
     """The modules the handler's import brought from the layers, in import order, each with the variables its
     import read and the modules it imported: [[module, [names], [modules]], ...]. A module that reads nothing itself
     may import one that does, already loaded here by another: the template must leave both out."""
-    folders = tuple(os.path.join(layer, "") for layer in layers)
     found = []
-    for name, module in list(sys.modules.items()):
-        origin = getattr(module, "__file__", None) or ""
-        if name not in before and origin.startswith(folders):
+    for name in loaded_from(layers):
+        if name not in before:
             imported = sorted(other for other in _imports.get(name, ()) if other in sys.modules and other != name)
             found.append([name, sorted(reads.get(name, ())), imported])
     return found
+
+
+def loaded_from(folders: list[str]) -> list[str]:
+    """The loaded modules whose file is in one of these folders, in import order."""
+    prefixes = tuple(os.path.join(folder, "") for folder in folders)
+    return [
+        name
+        for name, module in list(sys.modules.items())
+        if (getattr(module, "__file__", None) or "").startswith(prefixes)
+    ]
 
 
 class loader_calls:
@@ -410,13 +418,7 @@ def layer_template(request: dict[str, Any], control: socket.socket) -> None:
         refuse(control, None, "its imports started a thread")
     if sorted(os.listdir("/proc/self/fd")) != files:
         refuse(control, None, "its imports left a file open")
-    folders = tuple(os.path.join(path, "") for path in request["paths"])
-    preloaded = {
-        name.split(".")[0]
-        for name, module in list(sys.modules.items())
-        if (getattr(module, "__file__", None) or "").startswith(folders)
-    }
-    serve_forks(control, sorted(preloaded))
+    serve_forks(control, sorted({name.split(".")[0] for name in loaded_from(request["paths"])}))
 
 
 def refuse(control: socket.socket, module: str | None, reason: str) -> None:
