@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "stack")]
 import stackctl  # noqa: E402
 
+from bench.common import deployed_settings, load_outputs  # noqa: E402
 from bench.stack_figures import NOOP_HANDLER, new_function, private_mb, pss_mb, timed_invoke, use_local_stack  # noqa: E402
 
 CODE = {
@@ -45,16 +46,12 @@ BASELINE_ENV = {"PYTHONWARNINGS": "default"}
 
 def get_balance_copy(client) -> dict:
     """new_function's arguments for a copy of the deployed get_balance: its zip, layers and environment."""
-    outputs = json.loads((REPO / "build" / "outputs.json").read_text())
-    deployed = client.get_function_configuration(FunctionName=outputs["function_names"]["get_balance"])
+    outputs = load_outputs(REPO / "build" / "outputs.json")
+    settings = deployed_settings(client, outputs["function_names"]["get_balance"])
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.write(REPO / "functions" / "get_balance" / "handler.py", "handler.py")
-    return {
-        "code": archive.getvalue(),
-        "env": deployed.get("Environment", {}).get("Variables", {}),
-        "layers": [layer["Arn"] for layer in deployed.get("Layers", [])],
-    }
+    return {"code": archive.getvalue(), "env": settings["env"], "layers": settings["layers"]}
 
 
 def lookup(pair: int, which: str) -> bytes:

@@ -49,6 +49,16 @@ def load_outputs(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def deployed_settings(lambdas: Any, function_name: str) -> dict[str, Any]:
+    """A deployed function's runtime, environment variables and layer ARNs, for a copy of it the bench creates."""
+    deployed = lambdas.get_function_configuration(FunctionName=function_name)
+    return {
+        "runtime": deployed["Runtime"],
+        "env": deployed.get("Environment", {}).get("Variables", {}),
+        "layers": [layer["Arn"] for layer in deployed.get("Layers", [])],
+    }
+
+
 @dataclass
 class Figure:
     """One row of the results table: a measurement, what it is compared with (same run), the target."""

@@ -26,7 +26,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, Stack, poll
+from bench.common import REPO, Stack, deployed_settings, poll
 from bench.scaffold import Scaffold
 
 sys.path[:0] = [str(REPO / "stack"), str(REPO / "stack" / "lambda_executor" / "src")]
@@ -88,14 +88,7 @@ def warm_invokes(client: Any, name: str, count: int) -> list[float]:
 
 def measure(stack: Stack, scaffold: Scaffold, rounds: int, invokes: int) -> dict[str, Any]:
     client = stack.client("lambda")
-    deployed = client.get_function_configuration(FunctionName=stack.function(FUNCTION))
-    settings = dict(
-        env=deployed.get("Environment", {}).get("Variables", {}),
-        runtime=deployed["Runtime"],
-        layers=[layer["Arn"] for layer in deployed.get("Layers", [])],
-        timeout=30,
-        memory=256,
-    )
+    settings = dict(deployed_settings(client, stack.function(FUNCTION)), timeout=30, memory=256)
     scratch = Path(tempfile.mkdtemp(prefix="bench-hot-reload-"))
     try:
         functions, out = scratch / "functions", scratch / "hot-reload"
