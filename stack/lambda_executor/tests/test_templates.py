@@ -174,6 +174,15 @@ def test_the_models_a_fork_loaded_are_loaded_by_the_template_before_the_next_for
     assert "models" not in second.replies[-1]  # nothing new to report
 
 
+def layer_folder(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A layer's folder on a function's path, holding these {file name: source} modules."""
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    for name, text in files.items():
+        (layer / name).write_text(text)
+    return layer
+
+
 LAYER = {
     "pure_mod.py": "STATE = []\n",
     "shared_mod.py": "import os\nRUNTIME = os.environ.get('AWS_EXECUTION_ENV')\n",
@@ -198,10 +207,7 @@ USES_THE_LAYER = """
 def test_a_layer_template_preloads_what_a_fork_imported_from_its_layers_and_nothing_of_another_function(
     runtime_template, tmp_path
 ):
-    layer = tmp_path / "layer"
-    layer.mkdir()
-    for name, text in LAYER.items():
-        (layer / name).write_text(text)
+    layer = layer_folder(tmp_path, LAYER)
     interpreter, layers, runtime = Path(sys.executable), (str(layer),), "AWS_Lambda_python3.x"
     teacher = Forked(
         runtime_template,
@@ -281,10 +287,8 @@ def started_beside_a_settings_file(tmp_path, monkeypatch):
 def test_a_layer_module_that_reads_a_file_of_the_function_at_import_is_not_preloaded(
     started_beside_a_settings_file, runtime_template, tmp_path
 ):
-    layer = tmp_path / "layer"
-    layer.mkdir()
-    (layer / "settings_mod.py").write_text("VALUE = open('settings.txt').read()  # the function's, from its folder\n")
-    (layer / "pure_mod.py").write_text("STATE = []\n")
+    reads_a_file = "VALUE = open('settings.txt').read()  # the function's, from its folder\n"
+    layer = layer_folder(tmp_path, {"settings_mod.py": reads_a_file, "pure_mod.py": "STATE = []\n"})
     source = "import pure_mod, settings_mod\ndef handler(event, context):\n    return settings_mod.VALUE\n"
     interpreter, layers = Path(sys.executable), (str(layer),)
     teacher = Forked(runtime_template, tmp_path / "a", source, {"settings.txt": "a"}, layers=[layer])
@@ -297,9 +301,7 @@ def test_a_layer_module_that_reads_a_file_of_the_function_at_import_is_not_prelo
 
 
 def test_a_layer_template_whose_environments_all_ended_long_ago_is_stopped(runtime_template, tmp_path, monkeypatch):
-    layer = tmp_path / "layer"
-    layer.mkdir()
-    (layer / "pure_mod.py").write_text("STATE = []\n")
+    layer = layer_folder(tmp_path, {"pure_mod.py": "STATE = []\n"})
     source = "import pure_mod\ndef handler(event, context):\n    return 1\n"
     interpreter, layers = Path(sys.executable), (str(layer),)
     teacher = Forked(runtime_template, tmp_path / "a", source, layers=[layer])
